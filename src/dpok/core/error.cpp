@@ -1,0 +1,2 @@
+// Errors are header-only; this unit anchors the core library.
+#include "dpok/core/error.h"

@@ -1,0 +1,37 @@
+#include "dpok/core/torch/runtime.h"
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "dpok/core/error.h"
+#include "dpok/core/torch/torch_compat.h"
+
+namespace dpok {
+namespace {
+
+TEST(Runtime, ParsesDtypes) {
+  EXPECT_EQ(parse_dtype("bf16"), c10::kBFloat16);
+  EXPECT_EQ(parse_dtype("float32"), c10::kFloat);
+  EXPECT_EQ(dtype_name(parse_dtype("fp16")), "fp16");
+  EXPECT_THROW(parse_dtype("int7"), ConfigError);
+}
+
+TEST(Runtime, ParsesDevices) {
+  EXPECT_TRUE(parse_device("cpu").is_cpu());
+  EXPECT_THROW(parse_device("tpu:9"), ConfigError);
+}
+
+TEST(Compat, CausalAttentionMatchesExplicitMask) {
+  at::manual_seed(0);
+  auto q = at::randn({2, 3, 5, 4});
+  auto k = at::randn({2, 3, 5, 4});
+  auto v = at::randn({2, 3, 5, 4});
+  auto causal = compat::scaled_dot_product_attention(q, k, v, std::nullopt, /*is_causal=*/true);
+  auto keep = at::ones({5, 5}, at::kBool).tril();
+  auto mask = at::zeros({5, 5}).masked_fill(keep.logical_not(), -INFINITY);
+  auto masked = compat::scaled_dot_product_attention(q, k, v, mask, /*is_causal=*/false);
+  EXPECT_TRUE(at::allclose(causal, masked, 1e-5, 1e-6));
+}
+
+}  // namespace
+}  // namespace dpok
