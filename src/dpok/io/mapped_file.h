@@ -1,0 +1,43 @@
+// A read-only memory mapping of one whole file, shared by the readers and the views they hand out.
+//
+// MappedFile only maps bytes; it does not interpret them (safetensors.h, gguf.h and llama2c.h do).
+// It is always held through std::shared_ptr<const MappedFile>, so any object that keeps a view
+// into the bytes can keep the mapping alive by holding the pointer. The mapping is private and
+// read-only: pages are loaded lazily by the kernel and never written back.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+
+namespace dpok::io {
+
+class MappedFile {
+  // Only open() can name the Key, so only open() can construct (the constructor is public for
+  // std::make_shared).
+  struct Key {
+    explicit Key() = default;
+  };
+
+ public:
+  // Maps `path` read-only. An empty file gives size() == 0 and data() == nullptr.
+  // Throws IoError naming the path when it cannot be opened, stat'ed or mapped (including when
+  // it is a directory).
+  static std::shared_ptr<const MappedFile> open(const std::filesystem::path& path);
+
+  MappedFile(Key, std::filesystem::path path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const std::byte* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  const std::byte* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace dpok::io
