@@ -1,0 +1,36 @@
+// Learning-rate schedule arithmetic (see schedule.h).
+#include "dpok/train/schedule.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "dpok/core/error.h"
+
+namespace dpok::train {
+
+ScheduleType parse_schedule(const std::string& name) {
+  if (name == "constant") return ScheduleType::kConstant;
+  if (name == "linear") return ScheduleType::kLinear;
+  if (name == "cosine") return ScheduleType::kCosine;
+  DPOK_THROW(ConfigError, "train.schedule",
+             "lr_scheduler_type '{}' is not one of constant, linear, cosine", name);
+}
+
+double lr_multiplier(ScheduleType type, int64_t step, int64_t total, int64_t warmup) {
+  if (step < warmup) {
+    return static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup));
+  }
+  if (type == ScheduleType::kConstant) return 1.0;
+  const double span = static_cast<double>(std::max<int64_t>(1, total - warmup));
+  const double progress = static_cast<double>(step - warmup) / span;
+  if (type == ScheduleType::kLinear) return std::clamp(1.0 - progress, 0.0, 1.0);
+  return std::clamp(0.5 * (1.0 + std::cos(std::numbers::pi * progress)), 0.0, 1.0);
+}
+
+int64_t resolve_warmup_steps(int64_t warmup_steps, double warmup_ratio, int64_t total) {
+  if (warmup_steps > 0) return warmup_steps;
+  return static_cast<int64_t>(std::ceil(warmup_ratio * static_cast<double>(total)));
+}
+
+}  // namespace dpok::train
