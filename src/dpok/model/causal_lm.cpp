@@ -1,0 +1,163 @@
+// The Llama-family decoder (see causal_lm.h).
+#include "dpok/model/causal_lm.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "dpok/core/error.h"
+#include "dpok/model/shape.h"
+
+namespace dpok::model {
+namespace {
+
+constexpr const char* kComponent = "model";
+
+// A parameter-only child module, so a bare weight gets a Hugging Face name like
+// "embed_tokens.weight" without an Embedding/Linear module's random initialisation.
+at::Tensor register_weight(torch::nn::Module& parent, const std::string& child,
+                           std::vector<int64_t> shape, const at::TensorOptions& options,
+                           std::shared_ptr<torch::nn::Module>* holder = nullptr) {
+  auto module = parent.register_module(child, std::make_shared<torch::nn::Module>(child));
+  if (holder != nullptr) *holder = module;
+  return module->register_parameter("weight", at::empty(shape, options));
+}
+
+}  // namespace
+
+DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& config, const at::TensorOptions& options) {
+  self_attn = register_module("self_attn", Attention(config, options));
+  mlp = register_module("mlp", Mlp(config.hidden_size, config.intermediate_size, options));
+  input_layernorm =
+      register_module("input_layernorm", RMSNorm(config.hidden_size, config.rms_norm_eps, options));
+  post_attention_layernorm = register_module(
+      "post_attention_layernorm", RMSNorm(config.hidden_size, config.rms_norm_eps, options));
+}
+
+at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos,
+                                     const at::Tensor& sin, const AttentionBias& bias,
+                                     KVCache* cache, int64_t layer) {
+  auto h = x + self_attn(input_layernorm(x), cos, sin, bias, cache, layer);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+DecoderImpl::DecoderImpl(const ModelConfig& config, const at::TensorOptions& options) {
+  embed_tokens =
+      register_weight(*this, "embed_tokens", {config.vocab_size, config.hidden_size}, options);
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
+    layers->push_back(DecoderLayer(config, options));
+  }
+  norm = register_module("norm", RMSNorm(config.hidden_size, config.rms_norm_eps, options));
+}
+
+CausalLMImpl::CausalLMImpl(const ModelConfig& config, const at::TensorOptions& options,
+                           bool initialize)
+    : config_(config), rope_(config.rope, config.head_dim) {
+  config_.validate("model config");
+  auto opts = options.has_dtype() ? options : options.dtype(at::kFloat);
+  model = register_module("model", Decoder(config_, opts));
+  if (!config_.tie_word_embeddings) {
+    lm_head = register_weight(*this, "lm_head", {config_.vocab_size, config_.hidden_size}, opts,
+                              &lm_head_module_);
+  }
+  if (initialize) init_weights();
+}
+
+void CausalLMImpl::init_weights(uint64_t seed, double std) {
+  at::NoGradGuard no_grad;
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  for (auto& item : named_parameters()) {
+    auto& p = item.value();
+    const std::string& name = item.key();
+    const bool is_norm = name.find("norm.weight") != std::string::npos;
+    if (is_norm) {
+      p.fill_(1.0);
+    } else if (p.dim() == 1) {
+      p.zero_();
+    } else {
+      p.copy_(at::normal(0.0, std, p.sizes(), generator, at::TensorOptions(at::kFloat)));
+    }
+  }
+}
+
+void CausalLMImpl::check_ids(const at::Tensor& input_ids) const {
+  if (input_ids.dim() != 2 || input_ids.scalar_type() != at::kLong) {
+    DPOK_THROW(ConfigError, kComponent, "input_ids must be int64 [B, T], got {} {}",
+               c10::toString(input_ids.scalar_type()), shape_str(input_ids.sizes()));
+  }
+  if (input_ids.numel() == 0) {
+    DPOK_THROW(ConfigError, kComponent, "input_ids is empty ({})", shape_str(input_ids.sizes()));
+  }
+  if (input_ids.lt(0).logical_or(input_ids.ge(config_.vocab_size)).any().item<bool>()) {
+    DPOK_THROW(ConfigError, kComponent, "input_ids holds ids outside [0, {}) (min {}, max {})",
+               config_.vocab_size, input_ids.min().item<int64_t>(),
+               input_ids.max().item<int64_t>());
+  }
+}
+
+at::Tensor CausalLMImpl::run_layers(at::Tensor x, const at::Tensor& positions,
+                                    const AttentionBias& bias, KVCache* cache) {
+  if (config_.sliding_window && positions.numel() > 0 &&
+      (cache ? cache->length() : 0) + x.size(1) > *config_.sliding_window) {
+    DPOK_THROW(UnsupportedError, kComponent,
+               "sequence of {} tokens exceeds the sliding window ({}), which dpok does not "
+               "implement",
+               (cache ? cache->length() : 0) + x.size(1), *config_.sliding_window);
+  }
+  auto [cos, sin] = rope_.cos_sin(positions, x.scalar_type());
+  int64_t index = 0;
+  for (const auto& layer : *model->layers) {
+    x = layer->as<DecoderLayer>()->forward(x, cos, sin, bias, cache, index++);
+  }
+  return model->norm(x);
+}
+
+at::Tensor CausalLMImpl::forward_hidden(const at::Tensor& input_ids,
+                                        const at::Tensor& attention_mask) {
+  check_ids(input_ids);
+  const auto t = input_ids.size(1);
+  if (attention_mask.defined() && attention_mask.sizes() != input_ids.sizes()) {
+    DPOK_THROW(ConfigError, kComponent, "attention_mask {} must have the shape of input_ids {}",
+               shape_str(attention_mask.sizes()), shape_str(input_ids.sizes()));
+  }
+  const auto opts = options();
+  auto ids = input_ids.to(opts.device());
+  auto bias = make_attention_bias(attention_mask, t, /*past=*/0, opts);
+  auto positions = at::arange(t, opts.dtype(at::kLong));
+  return run_layers(at::embedding(model->embed_tokens, ids), positions, bias, nullptr);
+}
+
+CausalLMImpl::Output CausalLMImpl::forward(const at::Tensor& input_ids,
+                                           const at::Tensor& attention_mask) {
+  auto hidden = forward_hidden(input_ids, attention_mask);
+  return {logits(hidden), hidden};
+}
+
+at::Tensor CausalLMImpl::forward_cached(const at::Tensor& input_ids, KVCache& cache) {
+  check_ids(input_ids);
+  if (input_ids.size(0) != cache.batch()) {
+    DPOK_THROW(ConfigError, kComponent, "input_ids batch {} != cache batch {}", input_ids.size(0),
+               cache.batch());
+  }
+  const auto opts = options();
+  const auto t = input_ids.size(1), past = cache.length();
+  auto bias = make_attention_bias(at::Tensor(), t, past, opts);
+  auto positions = at::arange(past, past + t, opts.dtype(at::kLong));
+  auto hidden = run_layers(at::embedding(model->embed_tokens, input_ids.to(opts.device())),
+                           positions, bias, &cache);
+  cache.advance(t);
+  return hidden;
+}
+
+at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) const {
+  return at::linear(hidden, lm_head_weight()).to(at::kFloat);
+}
+
+at::Tensor CausalLMImpl::lm_head_weight() const {
+  return config_.tie_word_embeddings ? model->embed_tokens : lm_head;
+}
+
+KVCache CausalLMImpl::make_cache(int64_t batch, int64_t capacity) const {
+  return KVCache(config_, batch, capacity, options());
+}
+
+}  // namespace dpok::model

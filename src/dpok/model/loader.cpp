@@ -1,0 +1,65 @@
+// Format detection and dispatch (see loader.h).
+#include "dpok/model/loader.h"
+
+#include <fstream>
+
+#include "dpok/core/error.h"
+
+namespace dpok::model {
+namespace {
+
+bool starts_with_gguf_magic(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, sizeof(magic));
+  return in.gcount() == 4 && std::string_view(magic, 4) == "GGUF";
+}
+
+}  // namespace
+
+CheckpointFormat detect_format(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    DPOK_THROW(IoError, "model.load", "{}: no such file or directory", path.string());
+  }
+  if (std::filesystem::is_directory(path, ec)) return CheckpointFormat::kHuggingFace;
+  if (starts_with_gguf_magic(path)) return CheckpointFormat::kGguf;
+  const auto ext = path.extension().string();
+  if (ext == ".safetensors") return CheckpointFormat::kHuggingFace;
+  if (ext == ".bin") return CheckpointFormat::kLlama2c;
+  DPOK_THROW(UnsupportedError, "model.load",
+             "{}: unrecognised model format (expected a Hugging Face directory, a .gguf file or a "
+             "llama2.c .bin)",
+             path.string());
+}
+
+ModelConfig read_model_config(const std::filesystem::path& path, std::string* stored_dtype) {
+  ModelConfig config;
+  switch (detect_format(path)) {
+    case CheckpointFormat::kHuggingFace:
+      config = read_hf_config(path);
+      break;
+    case CheckpointFormat::kGguf:
+      config = read_gguf_config(path);
+      break;
+    case CheckpointFormat::kLlama2c:
+      config = read_llama2c_config(path);
+      break;
+  }
+  if (stored_dtype != nullptr) *stored_dtype = config.torch_dtype;
+  return config;
+}
+
+CausalLM load_model(const std::filesystem::path& path, const LoadOptions& options) {
+  switch (detect_format(path)) {
+    case CheckpointFormat::kHuggingFace:
+      return load_hf(path, options);
+    case CheckpointFormat::kGguf:
+      return load_gguf(path, options);
+    case CheckpointFormat::kLlama2c:
+      return load_llama2c(path, options);
+  }
+  DPOK_CHECK(false, "unhandled checkpoint format");
+}
+
+}  // namespace dpok::model
