@@ -140,6 +140,12 @@ TEST(TokenizerRoundTrip, HhRlhfByteLevel) {
     texts.insert(texts.end(), file_texts.begin(), file_texts.end());
   }
   ASSERT_EQ(texts.size(), 2u * (2312 + 2354 + 1137 + 2749));
+#if !defined(NDEBUG) || defined(__SANITIZE_ADDRESS__)
+  // Debug and sanitizer builds (the ASan CI job) are ~20x slower: every 16th text there.
+  std::vector<std::string> subset;
+  for (size_t i = 0; i < texts.size(); i += 16) subset.push_back(texts[i]);
+  texts.swap(subset);
+#endif
   for (const char* name : {"tokenizers/gpt2", "tokenizers/llama3", "tokenizers/qwen3"}) {
     DPOK_REQUIRE_ASSET(dir, name);
     const Tokenizer& tok = cached_tokenizer(dir);

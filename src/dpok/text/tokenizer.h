@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,6 +28,7 @@
 namespace dpok::text {
 
 struct JsonPath;
+class ChatTemplate;
 
 class Tokenizer {
  public:
@@ -94,6 +96,11 @@ class Tokenizer {
   std::string tokenizer_class_;
   bool adds_bos_ = false, adds_eos_ = false;
   std::string chat_template_;
+
+ private:
+  // chat_template_ parsed on first use (shared_ptr: its deleter does not need the full type here).
+  mutable std::mutex template_mutex_;
+  mutable std::shared_ptr<const ChatTemplate> parsed_template_;
 };
 
 }  // namespace dpok::text
