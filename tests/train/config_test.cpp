@@ -41,8 +41,8 @@ gamma: 0.3
 kernel: hmk
 max_steps: 7
 data:
-  train: [a.jsonl]
-  max_length: 64
+  train_files: [a.jsonl]
+  eval_fraction: 0.1
 )"));
   EXPECT_EQ(cfg.model, "some/dir");
   EXPECT_DOUBLE_EQ(cfg.beta, 0.25);
@@ -50,7 +50,12 @@ data:
   EXPECT_EQ(cfg.resolved_loss_weights()[1], 0.2);
   EXPECT_EQ(cfg.kernel, "hmk");
   EXPECT_EQ(cfg.max_steps, 7);
-  EXPECT_EQ(cfg.data["max_length"].as<int>(), 64);
+  EXPECT_DOUBLE_EQ(cfg.data["eval_fraction"].as<double>(), 0.1);
+}
+
+TEST(TrainConfig, LengthsBelongToTheTopLevel) {
+  auto msg = error_of([] { TrainConfig::from_yaml(base(), {"data.max_length=64"}); });
+  EXPECT_NE(msg.find("top level"), std::string::npos) << msg;
 }
 
 TEST(TrainConfig, SingleLossTypeString) {
@@ -60,10 +65,10 @@ TEST(TrainConfig, SingleLossTypeString) {
 
 TEST(TrainConfig, OverridesIncludingDottedKeys) {
   auto cfg = TrainConfig::from_yaml(
-      YAML::Load("model: m\ndata:\n  max_length: 64\n"),
-      {"beta=0.5", "data.max_length=32", "data.extra.deep=x", "loss_type=[sigmoid, hinge]"});
+      YAML::Load("model: m\ndata:\n  num_threads: 4\n"),
+      {"beta=0.5", "data.num_threads=2", "data.extra.deep=x", "loss_type=[sigmoid, hinge]"});
   EXPECT_DOUBLE_EQ(cfg.beta, 0.5);
-  EXPECT_EQ(cfg.data["max_length"].as<int>(), 32);
+  EXPECT_EQ(cfg.data["num_threads"].as<int>(), 2);
   EXPECT_EQ(cfg.data["extra"]["deep"].as<std::string>(), "x");
   EXPECT_EQ(cfg.loss_type.size(), 2u);
 }
@@ -106,12 +111,12 @@ TEST(TrainConfig, PenaltyNeedsOnlineReference) {
 }
 
 TEST(TrainConfig, ResolvedDumpRoundTrips) {
-  auto cfg = TrainConfig::from_yaml(base(), {"beta=0.3", "data.max_length=16", "seed=7"});
+  auto cfg = TrainConfig::from_yaml(base(), {"beta=0.3", "data.num_threads=3", "seed=7"});
   auto again = TrainConfig::from_yaml(YAML::Load(cfg.to_yaml_string()));
   EXPECT_EQ(again.to_yaml_string(), cfg.to_yaml_string());
   EXPECT_DOUBLE_EQ(again.beta, 0.3);
   EXPECT_EQ(again.seed, 7);
-  EXPECT_EQ(again.data["max_length"].as<int>(), 16);
+  EXPECT_EQ(again.data["num_threads"].as<int>(), 3);
 }
 
 TEST(TrainConfig, LoadsFileAndReportsMissingFile) {
@@ -121,6 +126,19 @@ TEST(TrainConfig, LoadsFileAndReportsMissingFile) {
   EXPECT_THROW(TrainConfig::load(dir / "missing.yaml"), IoError);
   write_file_atomic(dir / "bad.yaml", "model: [unclosed\n");
   EXPECT_THROW(TrainConfig::load(dir / "bad.yaml"), ConfigError);
+}
+
+TEST(ExpandEnv, VariablesAndDefaults) {
+  ::setenv("DPOK_TRAIN_TEST_VAR", "/x", 1);
+  EXPECT_EQ(expand_env("${DPOK_TRAIN_TEST_VAR}/m"), "/x/m");
+  EXPECT_EQ(expand_env("${DPOK_TRAIN_TEST_UNSET:-../a}/m"), "../a/m");
+  EXPECT_EQ(expand_env("plain$"), "plain$");
+  EXPECT_THROW(expand_env("${DPOK_TRAIN_TEST_UNSET}"), ConfigError);
+  EXPECT_THROW(expand_env("${OOPS"), ConfigError);
+  auto cfg = TrainConfig::from_yaml(YAML::Load(
+      "model: ${DPOK_TRAIN_TEST_VAR}/m\ndata:\n  train_files: [${DPOK_TRAIN_TEST_VAR}/d]\n"));
+  EXPECT_EQ(cfg.model, "/x/m");
+  EXPECT_EQ(cfg.data["train_files"][0].as<std::string>(), "/x/d");
 }
 
 TEST(EditDistance, Basics) {

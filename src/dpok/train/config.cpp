@@ -5,7 +5,9 @@
 #include "dpok/train/config.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "dpok/core/error.h"
@@ -83,6 +85,7 @@ const std::vector<Field>& fields() {
       field("label_smoothing", &C::label_smoothing),
       field("divergence", &C::divergence),
       field("divergence_alpha", &C::divergence_alpha),
+      field("discopop_tau", &C::discopop_tau),
       field("gamma", &C::gamma),
       field("kernel", &C::kernel),
       field("placement", &C::placement),
@@ -95,6 +98,11 @@ const std::vector<Field>& fields() {
       field("penalty_alpha", &C::penalty_alpha),
       field("penalty_divergence", &C::penalty_divergence),
       field("penalty_on", &C::penalty_on),
+      field("renyi_order", &C::renyi_order),
+      field("penalty_topk", &C::penalty_topk),
+      field("sinkhorn_epsilon", &C::sinkhorn_epsilon),
+      field("sinkhorn_iterations", &C::sinkhorn_iterations),
+      field("penalty_chunk_size", &C::penalty_chunk_size),
       field("max_length", &C::max_length),
       field("max_prompt_length", &C::max_prompt_length),
       field("truncation_mode", &C::truncation_mode),
@@ -104,6 +112,8 @@ const std::vector<Field>& fields() {
       field("warmup_steps", &C::warmup_steps),
       field("per_device_train_batch_size", &C::per_device_train_batch_size),
       field("per_device_eval_batch_size", &C::per_device_eval_batch_size),
+      field("group_by_length", &C::group_by_length),
+      field("dataloader_drop_last", &C::dataloader_drop_last),
       field("gradient_accumulation_steps", &C::gradient_accumulation_steps),
       field("max_grad_norm", &C::max_grad_norm),
       field("weight_decay", &C::weight_decay),
@@ -155,7 +165,57 @@ void require_one_of(const std::string& key, const std::string& value,
   DPOK_THROW(ConfigError, kComponent, "key '{}': '{}' is not one of {}", key, value, list);
 }
 
+void expand_paths(TrainConfig& cfg) {
+  for (std::string* path :
+       {&cfg.model, &cfg.ref_model, &cfg.tokenizer, &cfg.output_dir, &cfg.ref_cache_dir}) {
+    *path = expand_env(*path);
+  }
+  if (!cfg.data || !cfg.data.IsMap()) return;
+  for (const char* key : {"train_files", "eval_files"}) {
+    YAML::Node files = cfg.data[key];
+    if (files && files.IsSequence()) {
+      for (size_t i = 0; i < files.size(); ++i) {
+        files[i] = expand_env(read_as<std::string>(files[i], std::string("data.") + key));
+      }
+    } else if (files && files.IsScalar()) {
+      cfg.data[key] = expand_env(files.as<std::string>());
+    }
+  }
+}
+
 }  // namespace
+
+std::string expand_env(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '$' || i + 1 >= text.size() || text[i + 1] != '{') {
+      out += text[i];
+      continue;
+    }
+    const size_t close = text.find('}', i + 2);
+    if (close == std::string::npos) {
+      DPOK_THROW(ConfigError, kComponent, "unterminated '${{' in '{}'", text);
+    }
+    std::string name = text.substr(i + 2, close - i - 2);
+    std::optional<std::string> fallback;
+    if (const auto dash = name.find(":-"); dash != std::string::npos) {
+      fallback = name.substr(dash + 2);
+      name = name.substr(0, dash);
+    }
+    const char* value = std::getenv(name.c_str());
+    if (value != nullptr && *value != '\0') {
+      out += value;
+    } else if (fallback) {
+      out += *fallback;
+    } else {
+      DPOK_THROW(ConfigError, kComponent,
+                 "'{}' uses ${{{}}}, which is not set (use ${{{}:-default}} for a default)", text,
+                 name, name);
+    }
+    i = close;
+  }
+  return out;
+}
 
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -241,6 +301,7 @@ TrainConfig TrainConfig::from_yaml(YAML::Node root, const std::vector<std::strin
   for (const auto& f : fields()) {
     if (root[f.name] && !root[f.name].IsNull()) f.read(cfg, root[f.name]);
   }
+  expand_paths(cfg);
   cfg.validate();
   return cfg;
 }
@@ -298,6 +359,14 @@ void TrainConfig::validate() const {
           std::to_string(max_consecutive_bad_steps), "> 0");
   require(logprob_chunk_rows >= 0, "logprob_chunk_rows", std::to_string(logprob_chunk_rows),
           ">= 0 (0 = automatic)");
+  for (const char* key : {"max_length", "max_prompt_length", "truncation_mode"}) {
+    if (data && data.IsMap() && data[key]) {
+      DPOK_THROW(ConfigError, kComponent,
+                 "key 'data.{}': set '{}' at the top level (TRL's name); the trainer passes it to "
+                 "the data section",
+                 key, key);
+    }
+  }
   // objective.md §6: the penalty needs the reference's full next-token distributions, which a
   // sequence-level cache does not keep.
   if (precompute_ref_log_probs && penalty_alpha > 0) {

@@ -35,6 +35,7 @@ struct TrainConfig {
   double label_smoothing = 0.0;
   std::string divergence = "reverse_kl";  // score map g (mode A)
   double divergence_alpha = 0.5;          // coefficient of the `alpha` score map
+  double discopop_tau = 0.05;
 
   // Semantic term and kernels (objective.md §3-5).
   double gamma = 0.0;
@@ -51,6 +52,11 @@ struct TrainConfig {
   double penalty_alpha = 0.0;
   std::string penalty_divergence = "kl";
   std::string penalty_on = "chosen";
+  double renyi_order = 0.9;
+  int64_t penalty_topk = 32;
+  double sinkhorn_epsilon = 0.05;
+  int64_t sinkhorn_iterations = 50;
+  int64_t penalty_chunk_size = 256;
 
   // Sequence lengths (applied by the data subsystem).
   int64_t max_length = 512;
@@ -64,6 +70,8 @@ struct TrainConfig {
   int64_t warmup_steps = 0;  // > 0 wins over warmup_ratio (as in TRL)
   int64_t per_device_train_batch_size = 8;
   int64_t per_device_eval_batch_size = 8;
+  bool group_by_length = false;
+  bool dataloader_drop_last = false;
   int64_t gradient_accumulation_steps = 1;
   double max_grad_norm = 1.0;  // 0 = no clipping
   double weight_decay = 0.0;
@@ -83,9 +91,13 @@ struct TrainConfig {
   int64_t max_consecutive_bad_steps = 10;
   int64_t logprob_chunk_rows = 0;  // 0 = automatic (chunked log-prob rows per slice)
 
-  // The data section, validated by dpok::data::DataConfig::from_yaml.
+  // The data section, validated by dpok::data::DataConfig::from_yaml. The lengths and the
+  // truncation mode are set at the top level (TRL names) and passed down; setting them inside
+  // `data` is a ConfigError.
   YAML::Node data;
 
+  // Path-valued keys (model, ref_model, tokenizer, output_dir, ref_cache_dir and the entries of
+  // data.train_files / data.eval_files) go through expand_env when read.
   // Reads `path` (YAML), applies `overrides` ("key=value", dotted keys reach into `data` and
   // `kernel_options`; values are parsed as YAML) and validates.
   // Throws IoError (unreadable file), ConfigError (unknown key with the nearest valid name,
@@ -107,6 +119,11 @@ struct TrainConfig {
   // The loss weights aligned with loss_type (1.0 each when loss_weights is empty).
   std::vector<double> resolved_loss_weights() const;
 };
+
+// Expands ${VAR} and ${VAR:-default} from the environment (paths such as
+// ${DPOK_ASSETS:-../shared/assets}/models/...). Throws ConfigError on an unset variable without a
+// default, or an unterminated "${".
+std::string expand_env(const std::string& text);
 
 // Applies one "a.b.c=value" override to `root`, creating maps as needed. Throws ConfigError on a
 // missing '=' or empty key.

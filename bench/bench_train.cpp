@@ -1,0 +1,185 @@
+// A full DPO step on a ~110M-parameter Llama shape (vocab 32000, hidden 768, 12 layers, 12 heads,
+// SwiGLU 2048, tied embeddings), 2 pairs × 128 tokens, 2 threads: dpok's step (chunked log-probs
+// from hidden states, objective, backward, clip, AdamW) with an online reference, with cached
+// reference log-probs, and with the HMK semantic term; and in the same run the same step written
+// TRL-style in PyTorch Python (bench/python/dpo_step.py, Debian's /usr/bin/python3).
+//
+//   build/bench_train                      (DPOK_BENCH_SMALL=1 for a quick smoke run)
+//
+// Results and the command are recorded in docs/benchmarks.md, section "train".
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "dpok/model/causal_lm.h"
+#include "dpok/objective/objective.h"
+#include "dpok/objective/semantic.h"
+#include "dpok/train/forward.h"
+#include "dpok/train/metrics_log.h"
+#include "dpok/train/optim.h"
+
+namespace {
+
+using namespace dpok;
+
+bool small() {
+  return std::getenv("DPOK_BENCH_SMALL") != nullptr;
+}
+
+model::ModelConfig llama_config() {
+  model::ModelConfig c;
+  c.architecture = "LlamaForCausalLM";
+  c.model_type = "llama";
+  c.vocab_size = small() ? 512 : 32000;
+  c.hidden_size = small() ? 64 : 768;
+  c.intermediate_size = small() ? 128 : 2048;
+  c.num_hidden_layers = small() ? 2 : 12;
+  c.num_attention_heads = small() ? 4 : 12;
+  c.num_key_value_heads = c.num_attention_heads;
+  c.head_dim = c.hidden_size / c.num_attention_heads;
+  c.max_position_embeddings = 2048;
+  c.rms_norm_eps = 1e-5;
+  c.tie_word_embeddings = true;
+  return c;
+}
+
+constexpr int64_t kPairs = 2, kTokens = 128, kThreads = 2;
+
+struct Step {
+  model::CausalLM policy{nullptr}, reference{nullptr};
+  objective::Objective objective{nullptr};
+  std::unique_ptr<train::Optimizer> optimizer;
+  torch::Tensor ids, mask, completion, prompt;
+  torch::Tensor cached_chosen, cached_rejected;
+
+  explicit Step(bool hmk) {
+    torch::manual_seed(0);
+    const auto config = llama_config();
+    policy = model::CausalLM(config);
+    reference = model::CausalLM(config);
+    {
+      torch::NoGradGuard no_grad;
+      auto src = policy->parameters();
+      auto dst = reference->parameters();
+      for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]).requires_grad_(false);
+    }
+    objective::ObjectiveConfig oc;
+    if (hmk) {
+      oc.gamma = 0.1;
+      oc.kernel = "hmk";
+      oc.kernel_options.learn = true;
+    }
+    objective = objective::Objective(oc, config.hidden_size);
+    std::vector<std::pair<std::string, torch::Tensor>> named;
+    for (const auto& p : policy->named_parameters()) named.emplace_back(p.key(), p.value());
+    optimizer = std::make_unique<train::Optimizer>(named, objective->kernel_parameters(),
+                                                   train::AdamWSettings{1e-6});
+    ids = torch::randint(0, config.vocab_size, {2 * kPairs, kTokens}, torch::kLong);
+    mask = torch::ones({2 * kPairs, kTokens}, torch::kLong);
+    completion = torch::zeros({2 * kPairs, kTokens}, torch::kBool);
+    completion.narrow(1, kTokens / 2, kTokens / 2).fill_(true);
+    prompt = completion.logical_not();
+    cached_chosen = torch::zeros({kPairs});
+    cached_rejected = torch::zeros({kPairs});
+  }
+
+  void run(bool cached) {
+    auto pol = train::score_sequences(policy, ids, mask, completion, 0);
+    objective::PairInputs in;
+    in.policy_chosen_logps = pol.logps.narrow(0, 0, kPairs);
+    in.policy_rejected_logps = pol.logps.narrow(0, kPairs, kPairs);
+    if (cached) {
+      in.ref_chosen_logps = cached_chosen;
+      in.ref_rejected_logps = cached_rejected;
+    } else {
+      torch::NoGradGuard no_grad;
+      auto ref = train::score_sequences(reference, ids, mask, completion, 0);
+      in.ref_chosen_logps = ref.logps.narrow(0, 0, kPairs);
+      in.ref_rejected_logps = ref.logps.narrow(0, kPairs, kPairs);
+    }
+    if (objective->needs_embeddings()) {
+      auto e = objective::pool_pair_embeddings(pol.hidden, prompt, completion);
+      in.prompt_embedding = e.prompt;
+      in.chosen_embedding = e.chosen;
+      in.rejected_embedding = e.rejected;
+    }
+    optimizer->zero_grad();
+    objective->forward(in).loss.backward();
+    train::clip_grad_norm(optimizer->parameters(), 1.0);
+    optimizer->step();
+  }
+};
+
+void run_dpok(benchmark::State& state, bool cached, bool hmk) {
+  torch::set_num_threads(kThreads);
+  Step step(hmk);
+  step.run(cached);  // warmup
+  for (auto _ : state) step.run(cached);
+  const double tokens = 2.0 * kPairs * kTokens;
+  state.counters["tokens_per_s"] =
+      benchmark::Counter(tokens * state.iterations(), benchmark::Counter::kIsRate);
+  state.counters["peak_rss_MiB"] = train::peak_memory_bytes() / 1048576.0;
+}
+
+void BM_DpokStepOnline(benchmark::State& state) {
+  run_dpok(state, false, false);
+}
+void BM_DpokStepCachedRef(benchmark::State& state) {
+  run_dpok(state, true, false);
+}
+void BM_DpokStepHmk(benchmark::State& state) {
+  run_dpok(state, false, true);
+}
+
+// Runs the Python baseline once (it times its own steps after a warmup) and reports its mean.
+void run_python(benchmark::State& state, bool cached) {
+  const auto config = llama_config();
+  std::string cmd = fmt::format(
+      "/usr/bin/python3 bench/python/dpo_step.py --vocab {} --hidden {} --intermediate {} "
+      "--layers {} --heads {} --kv-heads {} --pairs {} --tokens {} --threads {} --steps 3{}",
+      config.vocab_size, config.hidden_size, config.intermediate_size, config.num_hidden_layers,
+      config.num_attention_heads, config.num_key_value_heads, kPairs, kTokens, kThreads,
+      cached ? " --cached-reference" : "");
+  std::string output;
+  if (FILE* pipe = popen(cmd.c_str(), "r")) {
+    std::array<char, 4096> buffer{};
+    while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
+    pclose(pipe);
+  }
+  nlohmann::json result;
+  try {
+    result = nlohmann::json::parse(output);
+  } catch (const nlohmann::json::exception&) {
+    state.SkipWithError(("python baseline failed (run from the repository root): " + cmd).c_str());
+    return;
+  }
+  double total = 0;
+  for (double s : result["seconds_per_step"]) total += s;
+  const double mean = total / result["seconds_per_step"].size();
+  for (auto _ : state) state.SetIterationTime(mean);
+  state.counters["tokens_per_s"] = result["tokens_per_step"].get<double>() / mean;
+  state.counters["peak_rss_MiB"] = result["peak_rss_bytes"].get<double>() / 1048576.0;
+}
+
+void BM_PythonStepOnline(benchmark::State& state) {
+  run_python(state, false);
+}
+void BM_PythonStepCachedRef(benchmark::State& state) {
+  run_python(state, true);
+}
+
+// Online first: its peak RSS is the process's before the other variants add their models.
+BENCHMARK(BM_DpokStepOnline)->Unit(benchmark::kSecond)->Iterations(3);
+BENCHMARK(BM_DpokStepCachedRef)->Unit(benchmark::kSecond)->Iterations(3);
+BENCHMARK(BM_DpokStepHmk)->Unit(benchmark::kSecond)->Iterations(3);
+BENCHMARK(BM_PythonStepOnline)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
+BENCHMARK(BM_PythonStepCachedRef)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,41 @@
+// Reference log-probabilities computed once and kept on disk (TRL's precompute_ref_log_probs).
+//
+// The cache key hashes (FNV-1a, 64 bit) everything the values depend on: every record's token ids
+// (which already reflect the data files, the tokenizer, the chat template and the max_length /
+// truncation settings), max_length, and the bytes and names of every reference parameter. A run
+// with the same key reuses the file; any change computes and stores a new one.
+// File <cache_dir>/ref-<key>.bin: "DPOKREF1", u64 N, then N × (chosen, rejected) fp32,
+// little-endian, written atomically.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "dpok/data/record.h"
+#include "dpok/model/causal_lm.h"
+
+namespace dpok::train {
+
+// [N, 2] fp32 on the CPU: (ℓ_ref(chosen), ℓ_ref(rejected)) per record of `dataset`, computed in
+// dataset order in batches of `batch_size` pairs under NoGradGuard on the reference's device.
+torch::Tensor compute_reference_logps(model::CausalLM& reference,
+                                      const data::PreferenceDataset& dataset, int64_t batch_size,
+                                      int64_t pad_id, int64_t chunk_rows);
+
+// Hex key of (dataset token ids, max_length, reference parameters).
+std::string reference_cache_key(const data::PreferenceDataset& dataset, model::CausalLM& reference,
+                                int64_t max_length);
+
+// The cached table for `key` when <cache_dir>/ref-<key>.bin exists and holds `num_records` rows,
+// else an undefined tensor. Throws FormatError naming the file when it is corrupt.
+torch::Tensor load_reference_cache(const std::filesystem::path& cache_dir, const std::string& key,
+                                   int64_t num_records);
+
+// Stores a [N, 2] fp32 table atomically. Throws IoError naming the file.
+void store_reference_cache(const std::filesystem::path& cache_dir, const std::string& key,
+                           const torch::Tensor& table);
+
+}  // namespace dpok::train

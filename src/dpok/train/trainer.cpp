@@ -1,0 +1,306 @@
+// The training loop (style.md rule 7): one optimizer update per run_step, each arrow a function.
+#include "dpok/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+
+#include "dpok/core/error.h"
+#include "dpok/objective/semantic.h"
+#include "dpok/train/forward.h"
+#include "dpok/train/progress.h"
+#include "dpok/train/trainer_impl.h"
+
+namespace dpok::train {
+namespace {
+
+struct StepResult {
+  bool applied = false;
+  MetricMap metrics;
+};
+
+MetricMap to_doubles(const std::map<std::string, at::Tensor>& metrics) {
+  MetricMap out;
+  for (const auto& [name, value] : metrics) out[name] = value.item<double>();
+  return out;
+}
+
+data::PreferenceBatch next_batch(TrainerImpl& t) {
+  auto batch = t.batches->next();
+  if (!batch) batch = t.batches->next();  // end of an epoch: the next call starts the next one
+  DPOK_CHECK(batch.has_value(), "batch iterator returned no batch at the start of an epoch");
+  return std::move(*batch);
+}
+
+// Token-mean NLL of the chosen completions (`dpok sft`): only the chosen rows are run.
+objective::ObjectiveOutput sft_objective(TrainerImpl& t, const data::PreferenceBatch& batch) {
+  const int64_t b = batch.num_pairs();
+  auto rows = [&](const at::Tensor& x) { return x.narrow(0, 0, b).to(t.device); };
+  auto scores = score_sequences(t.compute, rows(batch.input_ids), rows(batch.attention_mask),
+                                rows(batch.completion_mask), t.config.logprob_chunk_rows);
+  objective::ObjectiveOutput out;
+  out.loss = -scores.logps.sum() / scores.lengths.sum().clamp_min(1.0);
+  out.metrics["loss"] = out.loss.detach();
+  out.metrics["logps/chosen"] = scores.logps.detach().mean();
+  out.metrics["logits/chosen"] = scores.logits_mean.mean();
+  return out;
+}
+
+// Reference log-probs [B] of chosen and rejected: rows of a precomputed table, or an online
+// forward of the frozen reference (which also yields its hidden states, for the penalty and for
+// reference-sourced embeddings).
+struct ReferenceScores {
+  at::Tensor chosen, rejected, hidden;
+};
+
+ReferenceScores reference_scores(TrainerImpl& t, const data::PreferenceBatch& batch,
+                                 const at::Tensor& ids, const at::Tensor& mask,
+                                 const at::Tensor& completion, const torch::Tensor& ref_table) {
+  const int64_t b = batch.num_pairs();
+  if (ref_table.defined()) {
+    auto rows = ref_table.index_select(0, torch::tensor(batch.record_indices, torch::kLong));
+    return {rows.select(1, 0).to(t.device), rows.select(1, 1).to(t.device), {}};
+  }
+  DPOK_CHECK(!t.reference.is_empty(), "no reference model and no reference table");
+  torch::NoGradGuard no_grad;
+  auto ref = score_sequences(t.reference, ids, mask, completion, t.config.logprob_chunk_rows);
+  return {ref.logps.narrow(0, 0, b), ref.logps.narrow(0, b, b), ref.hidden};
+}
+
+}  // namespace
+
+objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::PreferenceBatch& batch,
+                                           const torch::Tensor& ref_table) {
+  if (t.sft) return sft_objective(t, batch);
+  const int64_t b = batch.num_pairs();
+  auto ids = batch.input_ids.to(t.device);
+  auto mask = batch.attention_mask.to(t.device);
+  auto completion = batch.completion_mask.to(t.device);
+  auto policy = score_sequences(t.compute, ids, mask, completion, t.config.logprob_chunk_rows);
+  auto ref = reference_scores(t, batch, ids, mask, completion, ref_table);
+
+  objective::PairInputs in;
+  in.policy_chosen_logps = policy.logps.narrow(0, 0, b);
+  in.policy_rejected_logps = policy.logps.narrow(0, b, b);
+  in.ref_chosen_logps = ref.chosen;
+  in.ref_rejected_logps = ref.rejected;
+  in.chosen_lengths = policy.lengths.narrow(0, 0, b);
+  in.rejected_lengths = policy.lengths.narrow(0, b, b);
+  in.chosen_nll_mean = -in.policy_chosen_logps / in.chosen_lengths.clamp_min(1.0);
+  in.policy_chosen_logits_mean = policy.logits_mean.narrow(0, 0, b);
+  in.policy_rejected_logits_mean = policy.logits_mean.narrow(0, b, b);
+  if (t.objective->needs_embeddings()) {
+    const auto& source = t.objective->config().embedding_source;
+    if (source == "precomputed") {
+      in.prompt_embedding = batch.prompt_embedding.to(t.device);
+      in.chosen_embedding = batch.chosen_embedding.to(t.device);
+      in.rejected_embedding = batch.rejected_embedding.to(t.device);
+    } else {
+      // Pooled from the forward the loss already ran (objective.md §3): no extra model call.
+      const auto& hidden = source == "reference" ? ref.hidden : policy.hidden;
+      DPOK_CHECK(hidden.defined(), "embedding_source '{}' needs the online reference", source);
+      auto e = objective::pool_pair_embeddings(hidden.to(torch::kFloat),
+                                               batch.prompt_mask.to(t.device), completion);
+      in.prompt_embedding = e.prompt;
+      in.chosen_embedding = e.chosen;
+      in.rejected_embedding = e.rejected;
+    }
+  }
+  if (t.objective->needs_token_penalty()) {
+    DPOK_CHECK(ref.hidden.defined(), "the token penalty needs the online reference");
+    in.token_penalty =
+        t.objective->penalty(t.compute->logits(policy.hidden), t.reference->logits(ref.hidden),
+                             policy.targets >= 0, t.compute->model->embed_tokens);
+  }
+  auto out = t.objective->forward(in);
+  out.metrics["loss"] = out.loss.detach();
+  return out;
+}
+
+namespace {
+
+void copy_grads_to_master(TrainerImpl& t) {
+  auto master = t.policy->parameters();
+  auto compute = t.compute->parameters();
+  for (size_t i = 0; i < master.size(); ++i) {
+    if (compute[i].grad().defined()) master[i].mutable_grad() = compute[i].grad().to(torch::kFloat);
+    compute[i].mutable_grad().reset();
+  }
+}
+
+void copy_master_to_compute(TrainerImpl& t) {
+  torch::NoGradGuard no_grad;
+  auto master = t.policy->parameters();
+  auto compute = t.compute->parameters();
+  for (size_t i = 0; i < master.size(); ++i) compute[i].copy_(master[i]);
+}
+
+// One optimizer update: gradient_accumulation_steps × (batch → log-probs → objective →
+// backward), then clip → step. A non-finite loss or gradient norm skips the update.
+StepResult run_step(TrainerImpl& t) {
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t accumulation = t.config.gradient_accumulation_steps;
+  t.optimizer->zero_grad();
+  MetricAverager micro;
+  int64_t tokens = 0, pairs = 0;
+  bool finite = true;
+  for (int64_t i = 0; i < accumulation; ++i) {
+    auto batch = next_batch(t);
+    auto out = batch_objective(t, batch, t.train_ref);
+    if (!std::isfinite(out.loss.item<double>())) {
+      finite = false;
+      break;
+    }
+    (out.loss / static_cast<double>(accumulation)).backward();
+    micro.add(to_doubles(out.metrics));
+    tokens += batch.attention_mask.sum().item<int64_t>();
+    pairs += batch.num_pairs();
+  }
+  if (t.mixed_precision()) copy_grads_to_master(t);
+  const double grad_norm =
+      finite ? clip_grad_norm(t.optimizer->parameters(), t.config.max_grad_norm) : NAN;
+  StepResult result;
+  if (!finite || !std::isfinite(grad_norm)) {
+    t.optimizer->zero_grad();
+    return result;
+  }
+  t.optimizer->set_lr_multiplier(
+      lr_multiplier(t.schedule, t.global_step, t.total_steps, t.warmup_steps));
+  t.optimizer->step();
+  if (t.mixed_precision()) copy_master_to_compute(t);
+  ++t.global_step;
+  t.num_tokens += tokens;
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.applied = true;
+  result.metrics = micro.mean();
+  result.metrics["grad_norm"] = grad_norm;
+  result.metrics["learning_rate"] = t.optimizer->learning_rate();
+  result.metrics["epoch"] = static_cast<double>(t.global_step) / t.updates_per_epoch;
+  result.metrics["num_tokens"] = static_cast<double>(t.num_tokens);
+  result.metrics["tokens_per_second"] = tokens / seconds;
+  result.metrics["pairs_per_second"] = pairs / seconds;
+  result.metrics["peak_memory"] = static_cast<double>(peak_memory_bytes());
+  return result;
+}
+
+void handle_bad_step(TrainerImpl& t) {
+  ++t.skipped;
+  ++t.consecutive_bad;
+  std::cerr << fmt::format(
+      "dpok train: update {} skipped: non-finite loss or gradients ({} in a row)\n",
+      t.global_step + 1, t.consecutive_bad);
+  if (t.consecutive_bad >= t.config.max_consecutive_bad_steps) {
+    DPOK_THROW(Error, "train",
+               "stopping: {} consecutive updates had non-finite loss or gradients (limit "
+               "max_consecutive_bad_steps = {}); no checkpoint was written for them, the last good "
+               "one in {} is intact. Lower learning_rate or check the data.",
+               t.consecutive_bad, t.config.max_consecutive_bad_steps, t.output_dir.string());
+  }
+}
+
+void log_window(TrainerImpl& t, MetricAverager& window) {
+  if (window.count() == 0) return;
+  t.log->write(t.global_step, window.mean());
+  window.reset();
+}
+
+MetricMap evaluate_and_log(TrainerImpl& t, const char* title) {
+  auto metrics = evaluate_split(t);
+  if (metrics.empty()) return metrics;
+  t.log->write(t.global_step, metrics);
+  if (t.options.show_progress) {
+    std::cerr << format_summary_table(fmt::format("{} (step {})", title, t.global_step), metrics);
+  }
+  return metrics;
+}
+
+}  // namespace
+
+Trainer::Trainer(TrainConfig config, TrainOptions options)
+    : impl_(std::make_unique<TrainerImpl>()) {
+  impl_->config = std::move(config);
+  impl_->options = std::move(options);
+  setup_trainer(*impl_);
+}
+
+Trainer::~Trainer() = default;
+
+TrainResult Trainer::run() {
+  auto& t = *impl_;
+  const auto& c = t.config;
+  TrainResult result;
+  StopSignal stop;
+  if (!t.resumed) result.initial_eval = evaluate_and_log(t, "eval before training");
+  ProgressBar bar(t.total_steps, t.global_step);
+  MetricAverager window;
+  bool saved_last = false;
+  while (t.global_step < t.total_steps) {
+    auto step = run_step(t);  // batch → log-probs → objective → backward → clip → step
+    if (!step.applied) {
+      handle_bad_step(t);
+      continue;
+    }
+    t.consecutive_bad = 0;
+    result.losses.push_back(step.metrics["loss"]);
+    window.add(step.metrics);
+    const bool log_now = t.global_step % c.logging_steps == 0;
+    if (t.options.show_progress) {
+      bar.update(t.global_step,
+                 {step.metrics["loss"], step.metrics["rewards/accuracies"],
+                  step.metrics["tokens_per_second"]},
+                 log_now);
+    }
+    if (log_now) log_window(t, window);
+    if (c.eval_steps > 0 && t.global_step % c.eval_steps == 0) {
+      bar.finish();
+      evaluate_and_log(t, "eval");
+    }
+    saved_last = c.save_steps > 0 && t.global_step % c.save_steps == 0;
+    if (saved_last) result.last_checkpoint = write_trainer_checkpoint(t);
+    if (stop.requested() || t.global_step == t.options.stop_at_step) {
+      result.interrupted = true;
+      break;
+    }
+  }
+  bar.finish();
+  log_window(t, window);
+  if (!saved_last) result.last_checkpoint = write_trainer_checkpoint(t);
+  if (!result.interrupted) result.final_eval = evaluate_and_log(t, "eval after training");
+  result.global_step = t.global_step;
+  result.skipped_steps = t.skipped;
+  return result;
+}
+
+MetricMap Trainer::evaluate() {
+  return evaluate_split(*impl_);
+}
+
+std::filesystem::path Trainer::save_checkpoint() {
+  return write_trainer_checkpoint(*impl_);
+}
+
+model::CausalLM& Trainer::policy() {
+  return impl_->policy;
+}
+
+int64_t Trainer::global_step() const {
+  return impl_->global_step;
+}
+
+int64_t Trainer::total_steps() const {
+  return impl_->total_steps;
+}
+
+std::pair<double, double> wilson_interval(double successes, double n) {
+  DPOK_CHECK(n > 0, "wilson_interval needs n > 0");
+  constexpr double kZ = 1.959963984540054;
+  const double p = successes / n;
+  const double denom = 1 + kZ * kZ / n;
+  const double centre = (p + kZ * kZ / (2 * n)) / denom;
+  const double half = kZ * std::sqrt(p * (1 - p) / n + kZ * kZ / (4 * n * n)) / denom;
+  return {centre - half, centre + half};
+}
+
+}  // namespace dpok::train

@@ -1,0 +1,40 @@
+// Evaluation on the held-out split: the objective's metrics averaged over pairs, against the
+// reference values computed before step 0, with a 95% interval on the reward accuracy.
+#include "dpok/train/trainer_impl.h"
+
+namespace dpok::train {
+
+MetricMap evaluate_split(TrainerImpl& t) {
+  const auto& eval = t.splits.eval;
+  if (eval.records.empty()) return {};
+  torch::NoGradGuard no_grad;
+  // The penalty and reference-sourced embeddings need the reference's hidden states, so those
+  // configurations run the (frozen, identical) online reference instead of the table.
+  const bool online =
+      !t.reference.is_empty() &&
+      (t.objective->needs_token_penalty() ||
+       (t.objective->needs_embeddings() && t.objective->config().embedding_source == "reference"));
+  const torch::Tensor table = t.sft || online ? torch::Tensor() : t.eval_ref;
+  data::BatchIterator batches(eval, t.config.per_device_eval_batch_size, /*seed=*/0,
+                              /*shuffle=*/false, /*group_by_length=*/false, t.pad_id);
+  MetricMap sums;
+  double pairs = 0;
+  while (auto batch = batches.next()) {
+    auto out = batch_objective(t, *batch, table);
+    const double b = static_cast<double>(batch->num_pairs());
+    for (const auto& [name, value] : out.metrics) sums[name] += value.item<double>() * b;
+    pairs += b;
+  }
+  MetricMap metrics;
+  for (const auto& [name, sum] : sums) metrics[name] = sum / pairs;
+  if (auto acc = metrics.find("rewards/accuracies"); acc != metrics.end()) {
+    // Every pair contributes 0 or 1 to the batch means, so the weighted sum is the exact count.
+    const auto [low, high] = wilson_interval(std::round(acc->second * pairs), pairs);
+    metrics["rewards/accuracies_ci_low"] = low;
+    metrics["rewards/accuracies_ci_high"] = high;
+  }
+  metrics["num_pairs"] = pairs;
+  return with_eval_prefix(metrics);
+}
+
+}  // namespace dpok::train

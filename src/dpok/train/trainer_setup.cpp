@@ -1,0 +1,196 @@
+// Trainer construction (tokenizer, data, models, reference values, objective, optimizer,
+// schedule), resuming from a checkpoint, and writing checkpoints.
+#include <torch/serialize.h>
+
+#include <cmath>
+#include <iostream>
+
+#include "dpok/core/error.h"
+#include "dpok/core/file_util.h"
+#include "dpok/core/torch/runtime.h"
+#include "dpok/data/dataset.h"
+#include "dpok/model/loader.h"
+#include "dpok/model/save.h"
+#include "dpok/objective/semantic.h"
+#include "dpok/train/checkpoint.h"
+#include "dpok/train/ref_cache.h"
+#include "dpok/train/setup.h"
+#include "dpok/train/trainer_impl.h"
+
+namespace dpok::train {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kComponent = "train";
+
+void freeze(model::CausalLM& m) {
+  for (auto& p : m->parameters()) p.requires_grad_(false);
+  m->eval();
+}
+
+// Reference log-probs of `dataset` from the frozen reference at `path`: from the disk cache when
+// `use_cache`, else computed (and stored when `use_cache`).
+torch::Tensor reference_table(TrainerImpl& t, model::CausalLM& reference,
+                              const data::PreferenceDataset& dataset, bool use_cache) {
+  const int64_t chunk = t.config.logprob_chunk_rows;
+  const int64_t batch = t.config.per_device_eval_batch_size;
+  if (!use_cache) return compute_reference_logps(reference, dataset, batch, t.pad_id, chunk);
+  const fs::path dir = t.config.ref_cache_dir.empty() ? t.output_dir / "ref_cache"
+                                                      : fs::path(t.config.ref_cache_dir);
+  const std::string key = reference_cache_key(dataset, reference, t.config.max_length);
+  auto n = static_cast<int64_t>(dataset.records.size());
+  if (auto cached = load_reference_cache(dir, key, n); cached.defined()) return cached;
+  auto table = compute_reference_logps(reference, dataset, batch, t.pad_id, chunk);
+  store_reference_cache(dir, key, table);
+  return table;
+}
+
+void setup_models(TrainerImpl& t, const fs::path& policy_path) {
+  const bool mixed = t.compute_dtype != c10::kFloat;
+  t.policy = model::load_model(policy_path, {c10::kFloat, t.device});
+  t.compute = t.policy;
+  if (mixed) {
+    t.compute = model::load_model(policy_path, {t.compute_dtype, t.device});
+  }
+  if (t.sft) return;  // token-mean NLL needs no reference
+  // The reference is always the *initial* weights (or ref_model), also after a resume.
+  const fs::path ref_path =
+      t.config.ref_model.empty() ? fs::path(t.config.model) : fs::path(t.config.ref_model);
+  auto reference = model::load_model(ref_path, {t.compute_dtype, t.device});
+  freeze(reference);
+  t.eval_ref = reference_table(t, reference, t.splits.eval, t.config.precompute_ref_log_probs);
+  if (t.config.precompute_ref_log_probs) {
+    t.train_ref = reference_table(t, reference, t.splits.train, true);
+  } else {
+    t.reference = reference;
+  }
+}
+
+void setup_objective(TrainerImpl& t) {
+  auto objective_config = to_objective_config(t.config, t.sft);
+  int64_t dim = t.policy->config().hidden_size;
+  if (objective_config.embedding_source == "precomputed" && !t.splits.train.records.empty()) {
+    dim = static_cast<int64_t>(t.splits.train.records.front().prompt_embedding.size());
+  }
+  t.objective = objective::Objective(objective_config, dim);
+  t.objective->to(t.device);
+  if (objective_config.semantic_enabled() &&
+      objective_config.kernel_options.mahalanobis_init == "data" &&
+      objective_config.embedding_source != "precomputed") {
+    // objective.md §4 `init = data`: the embedding covariance of a sample of training pairs.
+    torch::NoGradGuard no_grad;
+    data::BatchIterator sample(t.splits.train, 64, t.config.seed, false, false, t.pad_id);
+    auto batch = sample.next();
+    auto hidden = t.compute->forward_hidden(batch->input_ids.to(t.device),
+                                            batch->attention_mask.to(t.device));
+    auto e =
+        objective::pool_pair_embeddings(hidden.to(torch::kFloat), batch->prompt_mask.to(t.device),
+                                        batch->completion_mask.to(t.device));
+    t.objective->init_kernel_from_data(torch::cat({e.prompt, e.chosen, e.rejected}));
+  }
+}
+
+void setup_schedule(TrainerImpl& t) {
+  const auto& c = t.config;
+  const int64_t batches = t.batches->batches_per_epoch();
+  t.updates_per_epoch = std::max<int64_t>(
+      1, (batches + c.gradient_accumulation_steps - 1) / c.gradient_accumulation_steps);
+  t.total_steps = c.max_steps > 0
+                      ? c.max_steps
+                      : static_cast<int64_t>(std::ceil(c.num_train_epochs *
+                                                       static_cast<double>(t.updates_per_epoch)));
+  t.warmup_steps = resolve_warmup_steps(c.warmup_steps, c.warmup_ratio, t.total_steps);
+  t.schedule = parse_schedule(c.lr_scheduler_type);
+}
+
+void restore_checkpoint(TrainerImpl& t, const fs::path& dir) {
+  const auto state = nlohmann::json::parse(read_file(dir / "trainer_state.json"));
+  try {
+    t.global_step = state.at("global_step").get<int64_t>();
+    t.num_tokens = state.at("num_tokens").get<int64_t>();
+    t.skipped = state.at("skipped_steps").get<int64_t>();
+    t.consecutive_bad = 0;
+    t.batches->restore(state.at("data"));
+  } catch (const nlohmann::json::exception& e) {
+    DPOK_THROW(FormatError, kComponent, "{}: bad trainer state: {}",
+               (dir / "trainer_state.json").string(), e.what());
+  }
+  load_optimizer(t.optimizer->adamw(), dir / "optimizer.pt");
+  if (fs::exists(dir / "objective.pt")) {
+    try {
+      torch::load(t.objective, (dir / "objective.pt").string());
+    } catch (const c10::Error& e) {
+      DPOK_THROW(FormatError, kComponent, "cannot load {}: {}", (dir / "objective.pt").string(),
+                 e.what_without_backtrace());
+    }
+  }
+  load_rng_state(dir / "rng_state.pt");
+}
+
+}  // namespace
+
+void setup_trainer(TrainerImpl& t) {
+  auto& c = t.config;
+  t.sft = t.options.mode == TrainMode::kSft;
+  t.device = parse_device(c.device);
+  t.compute_dtype = parse_dtype(c.dtype);
+  t.output_dir = c.output_dir;
+  fs::create_directories(t.output_dir);
+  seed_everything(static_cast<uint64_t>(c.seed));
+
+  fs::path resume_dir;
+  if (t.options.resume.has_value()) {
+    resume_dir = resolve_resume_dir(t.output_dir, *t.options.resume);
+    t.resumed = true;
+  }
+  t.tokenizer_dir = tokenizer_path(c);
+  t.tokenizer = text::Tokenizer::load(t.tokenizer_dir);
+  t.pad_id = t.tokenizer->pad_id().value_or(t.tokenizer->eos_id().value_or(0));
+  t.splits =
+      data::load_preference_data(to_data_config(c), *t.tokenizer, static_cast<uint64_t>(c.seed));
+  if (t.splits.train.records.empty()) {
+    DPOK_THROW(ConfigError, kComponent, "the training split is empty (check data.train_files)");
+  }
+  setup_models(t, t.resumed ? resume_dir : fs::path(c.model));
+  setup_objective(t);
+
+  AdamWSettings settings{c.learning_rate, c.kernel_learning_rate, c.weight_decay,
+                         c.adam_beta1,    c.adam_beta2,           c.adam_epsilon};
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& item : t.policy->named_parameters())
+    named.emplace_back(item.key(), item.value());
+  t.optimizer = std::make_unique<Optimizer>(named, t.objective->kernel_parameters(), settings);
+  t.batches = std::make_unique<data::BatchIterator>(
+      t.splits.train, c.per_device_train_batch_size, static_cast<uint64_t>(c.seed),
+      /*shuffle=*/true, c.group_by_length, t.pad_id, c.dataloader_drop_last);
+  setup_schedule(t);
+  if (t.resumed) restore_checkpoint(t, resume_dir);
+
+  write_file_atomic(t.output_dir / "config.yaml", c.to_yaml_string());
+  t.log = std::make_unique<MetricsLog>(t.output_dir / "metrics.jsonl", /*truncate=*/!t.resumed);
+}
+
+fs::path write_trainer_checkpoint(TrainerImpl& t) {
+  nlohmann::json state = {{"global_step", t.global_step},
+                          {"epoch", static_cast<double>(t.global_step) / t.updates_per_epoch},
+                          {"num_tokens", t.num_tokens},
+                          {"skipped_steps", t.skipped},
+                          {"total_steps", t.total_steps},
+                          {"mode", t.sft ? "sft" : "dpo"},
+                          {"data", t.batches->state()}};
+  auto write = [&](const fs::path& tmp) {
+    model::save_pretrained(t.policy, tmp);
+    copy_tokenizer_files(t.tokenizer_dir, tmp);
+    save_optimizer(t.optimizer->adamw(), tmp / "optimizer.pt");
+    if (!t.objective->parameters().empty()) {
+      torch::save(t.objective, (tmp / "objective.pt").string());
+    }
+    save_rng_state(tmp / "rng_state.pt");
+    write_file_atomic(tmp / "dpok_config.yaml", t.config.to_yaml_string());
+    // Written last: its presence marks a complete checkpoint (list_checkpoints).
+    write_file_atomic(tmp / "trainer_state.json", state.dump(2));
+  };
+  return write_checkpoint(t.output_dir, t.global_step, write, t.config.save_total_limit);
+}
+
+}  // namespace dpok::train
