@@ -180,10 +180,10 @@ at::Tensor ObjectiveImpl::penalty(const at::Tensor& policy_logits, const at::Ten
                                   const at::Tensor& completion_mask,
                                   const at::Tensor& embeddings) const {
   const int64_t rows = penalty_rows(policy_logits, penalty_on_);
-  const auto per_sequence = sequence_token_divergence(
-      policy_logits.narrow(0, 0, rows), ref_logits.narrow(0, 0, rows),
-      completion_mask.narrow(0, 0, rows), divergence_options_, config_.penalty_chunk_size,
-      embeddings);
+  const auto per_sequence =
+      sequence_token_divergence(policy_logits.narrow(0, 0, rows), ref_logits.narrow(0, 0, rows),
+                                completion_mask.narrow(0, 0, rows), divergence_options_,
+                                config_.penalty_chunk_size, embeddings);
   return reduce_penalty(per_sequence, penalty_on_);
 }
 

@@ -56,12 +56,6 @@ at::Tensor support_divergence(const SupportUnion& s, const TokenDivergenceOption
                              o.sinkhorn_iterations);
 }
 
-// Masked positions of [R, T] as flat indices into R·T, and their sequence (row) indices.
-std::pair<at::Tensor, at::Tensor> masked_positions(const at::Tensor& mask, int64_t length) {
-  const auto flat = mask.reshape({-1}).to(at::kBool).nonzero().reshape({-1});
-  return {flat, at::floor_divide(flat, length)};
-}
-
 }  // namespace
 
 SupportUnion topk_support(const at::Tensor& policy_logps, const at::Tensor& ref_logps, int64_t k) {
@@ -148,18 +142,24 @@ void check_sequences(const at::Tensor& policy_logits, const at::Tensor& mask) {
   }
 }
 
-// Runs per_chunk(flat position indices [n]) → [n] over the masked positions, chunk_size at a
-// time, and returns the per-sequence means [R].
+// Walks the flattened positions of mask [R, T] in contiguous chunks of chunk_size; for a chunk c
+// with masked positions calls per_chunk(c, local) with their indices inside the chunk and
+// accumulates the returned [n] values into per-sequence means [R]. Callers slice their [R·T, V]
+// tensors with split(chunk_size), whose backward assembles one gradient for all chunks (an
+// index_select or narrow on the full tensor would allocate a full-size gradient per chunk).
 template <typename PerChunk>
 at::Tensor chunked_sequence_mean(const at::Tensor& mask, int64_t chunk_size,
                                  const at::TensorOptions& options, PerChunk&& per_chunk) {
   DPOK_CHECK(chunk_size >= 1, "chunk_size must be >= 1, got {}", chunk_size);
-  const auto [positions, rows] = masked_positions(mask, mask.size(1));
+  const auto flat_mask = mask.reshape({-1}).to(at::kBool);
+  const int64_t total = flat_mask.size(0), length = mask.size(1);
   TokenPenaltyAccumulator accumulator(mask.size(0), options);
-  const int64_t total = positions.size(0);
-  for (int64_t start = 0; start < total; start += chunk_size) {
+  for (int64_t c = 0, start = 0; start < total; ++c, start += chunk_size) {
     const int64_t n = std::min(chunk_size, total - start);
-    accumulator.add(per_chunk(positions.narrow(0, start, n)), rows.narrow(0, start, n));
+    const auto local = flat_mask.narrow(0, start, n).nonzero().reshape({-1});
+    if (local.size(0) == 0) continue;
+    accumulator.add(per_chunk(static_cast<size_t>(c), local),
+                    at::floor_divide(local + start, length));
   }
   return accumulator.per_sequence();
 }
@@ -176,12 +176,12 @@ at::Tensor sequence_token_divergence(const at::Tensor& policy_logits, const at::
   check_sequences(policy_logits, mask);
   check_sequences(ref_logits, mask);
   const int64_t vocab = policy_logits.size(2);
-  const auto policy_flat = policy_logits.reshape({-1, vocab});
-  const auto ref_flat = ref_logits.reshape({-1, vocab});
+  const auto policy_chunks = policy_logits.reshape({-1, vocab}).split(chunk_size);
+  const auto ref_chunks = ref_logits.reshape({-1, vocab}).split(chunk_size);
   return chunked_sequence_mean(
-      mask, chunk_size, math_options(policy_logits), [&](const at::Tensor& idx) {
-        const auto p = at::log_softmax(upcast(policy_flat.index_select(0, idx)), -1);
-        const auto q = at::log_softmax(upcast(ref_flat.index_select(0, idx)), -1);
+      mask, chunk_size, math_options(policy_logits), [&](size_t c, const at::Tensor& local) {
+        const auto p = at::log_softmax(upcast(policy_chunks[c].index_select(0, local)), -1);
+        const auto q = at::log_softmax(upcast(ref_chunks[c].index_select(0, local)), -1);
         return token_divergence(p, q, options, embeddings);
       });
 }
@@ -215,14 +215,14 @@ at::Tensor sequence_token_divergence_topk(const at::Tensor& policy_logits,
                c10::str(ref_topk_logps.sizes()));
   }
   const int64_t vocab = policy_logits.size(2), k = ref_topk_ids.size(2);
-  const auto policy_flat = policy_logits.reshape({-1, vocab});
-  const auto ids_flat = ref_topk_ids.reshape({-1, k});
-  const auto logps_flat = ref_topk_logps.reshape({-1, k});
+  const auto policy_chunks = policy_logits.reshape({-1, vocab}).split(chunk_size);
+  const auto id_chunks = ref_topk_ids.reshape({-1, k}).split(chunk_size);
+  const auto logp_chunks = ref_topk_logps.reshape({-1, k}).split(chunk_size);
   return chunked_sequence_mean(
-      mask, chunk_size, math_options(policy_logits), [&](const at::Tensor& idx) {
-        const auto p = at::log_softmax(upcast(policy_flat.index_select(0, idx)), -1);
-        return token_divergence_topk(p, ids_flat.index_select(0, idx),
-                                     logps_flat.index_select(0, idx), options, embeddings);
+      mask, chunk_size, math_options(policy_logits), [&](size_t c, const at::Tensor& local) {
+        const auto p = at::log_softmax(upcast(policy_chunks[c].index_select(0, local)), -1);
+        return token_divergence_topk(p, id_chunks[c].index_select(0, local),
+                                     logp_chunks[c].index_select(0, local), options, embeddings);
       });
 }
 

@@ -53,7 +53,8 @@ at::Tensor token_divergence_topk(const at::Tensor& policy_logps, const at::Tenso
                                  const at::Tensor& embeddings = {});
 
 // Per-sequence mean of D over masked positions [R] (0 for a sequence without positions),
-// computing log_softmax chunk_size positions at a time.
+// walking the flattened R·T positions in contiguous chunks of chunk_size and computing
+// log_softmax only for the masked positions of one chunk at a time.
 at::Tensor sequence_token_divergence(const at::Tensor& policy_logits, const at::Tensor& ref_logits,
                                      const at::Tensor& mask, const TokenDivergenceOptions& options,
                                      int64_t chunk_size, const at::Tensor& embeddings = {});

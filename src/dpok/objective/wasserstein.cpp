@@ -15,9 +15,10 @@
 namespace dpok::objective {
 namespace {
 
-// Rows recomputed together in backward: bounds the recomputed graph to
-// kBackwardRows × iterations × m² elements per temporary.
-constexpr int64_t kBackwardRows = 16;
+// Rows recomputed together in backward. The recomputed graph keeps one Gibbs kernel
+// [rows, m, m] per distinct ε (about iterations/2 + 1) plus [rows, m, 4] per iteration: ~110 MB
+// in fp32 for 256 rows and m = 65.
+constexpr int64_t kBackwardRows = 256;
 
 // Largest ground cost (1 − cos ∈ [0, 2]): where the ε-scaling schedule starts.
 constexpr double kCostDiameter = 2.0;
@@ -42,24 +43,25 @@ double max_kernel_exponent(at::ScalarType dtype) {
   return dtype == at::kDouble ? 700.0 : 80.0;
 }
 
-// Soft c-transform T(α)_i = −ε lse_j(α_j − C_ij/ε) with α = log b + g/ε. With K = exp(−C/ε)
-// it is −ε(log Σ_j K_ij e^{α_j − max α} + max α): one batched mat-vec instead of an [n, m, m]
-// logsumexp, and stable because K_ij ≥ e^{−diameter/ε} never underflows (see above) while the
-// largest e^{α_j − max α} is 1. `kernel` undefined selects the logsumexp form.
-at::Tensor soft_transform(const at::Tensor& alpha, const at::Tensor& cost, const at::Tensor& kernel,
-                          double epsilon) {
+// Soft c-transforms T(α)_i = −ε lse_j(α_j − C_ij/ε) of several potentials at once: alphas
+// [n, m, s] → [n, m, s]. With K = exp(−C/ε) each is −ε(log Σ_j K_ij e^{α_j − max α} + max α):
+// one batched [m, m] × [m, s] product for all s instead of s [n, m, m] logsumexps. Stable
+// because K_ij ≥ e^{−diameter/ε} never underflows (see above) and the largest e^{α_j − max α} is
+// 1. `kernel` undefined selects the logsumexp form.
+at::Tensor soft_transforms(const at::Tensor& alphas, const at::Tensor& cost,
+                           const at::Tensor& kernel, double epsilon) {
   if (!kernel.defined()) {
-    return -epsilon * at::logsumexp(alpha.unsqueeze(1) - cost / epsilon, -1);
+    return -epsilon * at::logsumexp(alphas.unsqueeze(1) - (cost / epsilon).unsqueeze(-1), 2);
   }
-  const auto shift = std::get<0>(alpha.detach().max(-1, /*keepdim=*/true));  // [n, 1]
-  const auto weights = (alpha - shift).exp().unsqueeze(-1);                  // [n, m, 1]
-  return -epsilon * (at::bmm(kernel, weights).squeeze(-1).log() + shift);
+  const auto shift = std::get<0>(alphas.detach().max(1, /*keepdim=*/true));  // [n, 1, s]
+  return -epsilon * (at::bmm(kernel, (alphas - shift).exp()).log() + shift);
 }
 
 // S_ε = OT_ε(a, b) − ½OT_ε(a, a) − ½OT_ε(b, b), each OT_ε = ⟨a, f⟩ + ⟨b, g⟩ after symmetric
 // (averaged, simultaneous) log-domain updates f ← ½(f + T(log b + g/ε)), g ← ½(g + T(log a + f/ε)),
-// the self terms with f = g. The cost is symmetric, so for a = b the (f, g) sequence of OT(a, b)
-// coincides exactly with that of OT(a, a) and S_ε(a, a) is exactly 0.
+// the self terms with f = g; the four transforms of an iteration share one product. The cost is
+// symmetric, so for a = b the (f, g) sequence of OT(a, b) coincides with that of OT(a, a) and
+// S_ε(a, a) = 0.
 at::Tensor debiased(const at::Tensor& log_a, const at::Tensor& log_b, const at::Tensor& cost,
                     double epsilon, int64_t iterations) {
   auto f = at::zeros_like(log_a), g = at::zeros_like(log_b);
@@ -72,11 +74,13 @@ at::Tensor debiased(const at::Tensor& log_a, const at::Tensor& log_b, const at::
       kernel = kCostDiameter / eps <= limit ? at::exp(cost * (-1.0 / eps)) : at::Tensor();
       kernel_eps = eps;
     }
-    auto f_next = 0.5 * (f + soft_transform(log_b + g / eps, cost, kernel, eps));
-    g = 0.5 * (g + soft_transform(log_a + f / eps, cost, kernel, eps));
-    f = std::move(f_next);
-    fa = 0.5 * (fa + soft_transform(log_a + fa / eps, cost, kernel, eps));
-    fb = 0.5 * (fb + soft_transform(log_b + fb / eps, cost, kernel, eps));
+    const auto alphas =
+        at::stack({log_b + g / eps, log_a + f / eps, log_a + fa / eps, log_b + fb / eps}, -1);
+    const auto t = soft_transforms(alphas, cost, kernel, eps);  // [n, m, 4]
+    f = 0.5 * (f + t.select(-1, 0));
+    g = 0.5 * (g + t.select(-1, 1));
+    fa = 0.5 * (fa + t.select(-1, 2));
+    fb = 0.5 * (fb + t.select(-1, 3));
   }
   const auto a = log_a.exp(), b = log_b.exp();
   const auto ab = (a * f).sum(-1) + (b * g).sum(-1);

@@ -10,7 +10,7 @@
 // and ≥ 0 otherwise (Feydy et al. 2019; exp(−C/ε) is a Gaussian kernel on the unit sphere), as
 // §9 requires. Values are clamped at 0 against the residual of a truncated iteration.
 // Memory: sinkhorn_divergence runs its iterations without autograd history and recomputes them
-// in backward in small slices of rows (a checkpoint), so no 50-iteration graph is kept.
+// in backward in slices of 256 rows (a checkpoint), so no 50-iteration graph is kept.
 // Does not: build supports (token_penalty.h) or take gradients w.r.t. the cost/embeddings.
 #pragma once
 
