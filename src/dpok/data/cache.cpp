@@ -16,7 +16,8 @@ constexpr char kMagic[8] = {'D', 'P', 'O', 'K', 'D', 'A', 'T', '1'};
 // Bump when tokenization or the file layout changes, so old entries stop matching.
 constexpr int kCacheVersion = 1;
 constexpr const char* kProbeText =
-    "Hello world! Ünïcödé 日本語 🙂 <s></s><|endoftext|><|eot_id|><|im_start|>\n\n  tabs\tand "
+    "Hello world! Ünïcödé 日本語 🙂 <s></s><|endoftext|><|eot_id|><|im_start|>\n\n  "
+    "tabs\tand "
     "12345 "
     "\n\nHuman: What?\n\nAssistant: Fine.";
 

@@ -1,0 +1,96 @@
+// Tests for the cache file format and key: round trip, corruption, key sensitivity.
+#include "dpok/data/cache.h"
+
+#include <gtest/gtest.h>
+
+#include "data/fake_tokenizer.h"
+#include "dpok/core/error.h"
+#include "dpok/core/file_util.h"
+#include "support/testing.h"
+
+namespace dpok::data {
+namespace {
+
+PreferenceDataset sample() {
+  PreferenceDataset d;
+  PreferenceRecord a;
+  a.prompt_ids = {1, 2, 3};
+  a.chosen_ids = {4, 2};
+  a.rejected_ids = {5};
+  a.source_index = 3;
+  a.ref_chosen_logps = -1.25f;
+  a.label = 2;
+  a.chosen_embedding = {0.5f, -0.5f};
+  d.records.push_back(a);
+  d.summary.records_read = 4;
+  d.summary.dropped["empty_string"] = 1;
+  d.summary.files = {"x.jsonl"};
+  return d;
+}
+
+TEST(Cache, RoundTripsRecordsAndCounts) {
+  const auto bytes = serialize_dataset(sample(), "k1");
+  const auto d = parse_dataset(bytes, "k1", "mem");
+  ASSERT_EQ(d.records.size(), 1u);
+  const auto& r = d.records[0];
+  EXPECT_EQ(r.prompt_ids, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(r.source_index, 3);
+  EXPECT_EQ(r.ref_chosen_logps, -1.25f);
+  EXPECT_FALSE(r.ref_rejected_logps.has_value());
+  EXPECT_EQ(r.label, 2);
+  EXPECT_EQ(r.chosen_embedding, (std::vector<float>{0.5f, -0.5f}));
+  EXPECT_TRUE(r.prompt_embedding.empty());
+  EXPECT_EQ(d.summary.records_read, 4);
+  EXPECT_EQ(d.summary.records_kept, 1);
+  EXPECT_EQ(d.summary.dropped.at("empty_string"), 1);
+}
+
+TEST(Cache, CorruptFilesAreFormatErrors) {
+  const auto bytes = serialize_dataset(sample(), "k1");
+  EXPECT_THROW(parse_dataset(bytes, "k2", "mem"), FormatError);  // other key
+  EXPECT_THROW(parse_dataset(bytes.substr(0, bytes.size() - 3), "k1", "mem"), FormatError);
+  EXPECT_THROW(parse_dataset(bytes + "x", "k1", "mem"), FormatError);
+  EXPECT_THROW(parse_dataset("NOTDPOK!", "k1", "mem"), FormatError);
+  try {
+    parse_dataset(bytes.substr(0, 20), "k1", "cache.bin");
+    FAIL();
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find("cache.bin: truncated at byte"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Cache, KeyDependsOnFilesSettingsAndTokenizer) {
+  dpok::testing::TempDir dir;
+  write_file_atomic(dir / "a.jsonl", "{}\n");
+  testing::FakeTokenizer tok, no_bos(false);
+  DataConfig config;
+  const auto key = cache_key({dir / "a.jsonl"}, config, tok);
+  EXPECT_EQ(key, cache_key({dir / "a.jsonl"}, config, tok));
+  EXPECT_NE(key, cache_key({dir / "a.jsonl"}, config, no_bos));
+  auto other = config;
+  other.truncation_mode = "keep_end";
+  EXPECT_NE(key, cache_key({dir / "a.jsonl"}, other, tok));
+  other = config;
+  other.field_map["prompt"] = "question";
+  EXPECT_NE(key, cache_key({dir / "a.jsonl"}, other, tok));
+  write_file_atomic(dir / "a.jsonl", "{}\n{}\n");
+  EXPECT_NE(key, cache_key({dir / "a.jsonl"}, config, tok));
+  // Settings that do not change the records (threads, cache dir) keep the key.
+  other = config;
+  other.num_threads = 7;
+  other.cache_dir = "/elsewhere";
+  EXPECT_EQ(cache_key({dir / "a.jsonl"}, config, tok), cache_key({dir / "a.jsonl"}, other, tok));
+}
+
+TEST(Cache, StoreAndLoad) {
+  dpok::testing::TempDir dir;
+  EXPECT_FALSE(load_cached(dir.path(), "abc").has_value());
+  store_cached(dir.path(), "abc", sample());
+  const auto loaded = load_cached(dir.path(), "abc");
+  ASSERT_TRUE(loaded.has_value());
+  EXPECT_EQ(loaded->records.size(), 1u);
+}
+
+}  // namespace
+}  // namespace dpok::data
