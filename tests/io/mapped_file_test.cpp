@@ -27,6 +27,20 @@ TEST(MappedFile, MappingOutlivesTheFileName) {
   EXPECT_EQ(std::memcmp(file->data(), "abc", 3), 0);
 }
 
+TEST(MappedFile, ReleasedPagesStayReadable) {
+  testing::TempDir dir;
+  std::string contents(3 * 4096 + 100, '\0');
+  for (size_t i = 0; i < contents.size(); ++i) contents[i] = static_cast<char>(i % 251);
+  write_file_atomic(dir / "f", contents);
+  auto file = MappedFile::open(dir / "f");
+  ASSERT_EQ(std::memcmp(file->data(), contents.data(), contents.size()), 0);
+  file->release(file->data() + 10, 5000);
+  file->release(file->data(), file->size());
+  file->release(file->data() + file->size(), 0);
+  EXPECT_EQ(std::memcmp(file->data(), contents.data(), contents.size()), 0);
+  EXPECT_THROW(file->release(file->data() + 1, file->size()), InternalError);
+}
+
 TEST(MappedFile, EmptyFileHasNoData) {
   testing::TempDir dir;
   write_file_atomic(dir / "empty", "");

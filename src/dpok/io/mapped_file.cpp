@@ -60,6 +60,18 @@ std::shared_ptr<const MappedFile> MappedFile::open(const std::filesystem::path& 
 
 MappedFile::MappedFile(Key, std::filesystem::path path) : path_(std::move(path)) {}
 
+void MappedFile::release(const std::byte* begin, size_t nbytes) const {
+  if (nbytes == 0) return;
+  DPOK_CHECK(
+      begin >= data_ && nbytes <= size_ && static_cast<size_t>(begin - data_) <= size_ - nbytes,
+      "release range outside the mapping of {}", path_.string());
+  // Round outwards to whole pages: dropping a neighbour's page is harmless (it faults back in).
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto first = reinterpret_cast<uintptr_t>(begin) / page * page;
+  auto last = reinterpret_cast<uintptr_t>(begin + nbytes);
+  ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+}
+
 MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(const_cast<std::byte*>(data_), size_);
 }

@@ -30,6 +30,13 @@ class MappedFile {
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
 
+  // Tells the kernel the pages covering [begin, begin + nbytes) are not needed any more, so they
+  // leave this process's resident set (they stay in the page cache). The bytes remain readable:
+  // touching them again faults them back in from the file. Loaders call this after copying a
+  // tensor out, so a checkpoint is never resident twice. The range must lie inside the mapping
+  // (InternalError otherwise); failures of the advice itself are ignored (it is only a hint).
+  void release(const std::byte* begin, size_t nbytes) const;
+
   const std::byte* data() const { return data_; }
   size_t size() const { return size_; }
   const std::filesystem::path& path() const { return path_; }
