@@ -107,6 +107,14 @@ TEST(HfTokenizer, MetaspacePrependFirst) {
   EXPECT_EQ(tok.decode(Ids{kHello, kHello}), "hello hello");
 }
 
+TEST(HfTokenizer, BosFromPostProcessorWithoutConfig) {
+  const HfTokenizer tok = make(spm_style_spec(), nullptr);
+  EXPECT_EQ(tok.bos_id(), 1);
+  EXPECT_EQ(tok.bos_token(), "<s>");
+  EXPECT_TRUE(tok.adds_bos());
+  EXPECT_FALSE(tok.eos_id().has_value());
+}
+
 TEST(HfTokenizer, ConfigAddBosEos) {
   const nlohmann::json config = {{"bos_token", "<s>"},
                                  {"eos_token", "</s>"},

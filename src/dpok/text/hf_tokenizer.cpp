@@ -36,6 +36,16 @@ HfTokenizer::HfTokenizer(const nlohmann::json& spec, const std::string& file,
   if (config != nullptr) read_config(*config, JsonPath{config_file, ""});
   resolve_special_ids();
   apply_config_post_processor(config_file);
+  // Without a tokenizer_config.json naming them, BOS/EOS are the single tokens the file's
+  // post-processor adds (e.g. a bare Llama-2 tokenizer.json), so adds_bos() stays truthful.
+  if (!bos_id_ && post_.prefix.size() == 1 && token_of(post_.prefix[0])) {
+    bos_id_ = post_.prefix[0];
+    bos_token_ = *token_of(post_.prefix[0]);
+  }
+  if (!eos_id_ && post_.suffix.size() == 1 && token_of(post_.suffix[0])) {
+    eos_id_ = post_.suffix[0];
+    eos_token_ = *token_of(post_.suffix[0]);
+  }
   adds_bos_ = bos_id_ &&
               std::find(post_.prefix.begin(), post_.prefix.end(), *bos_id_) != post_.prefix.end();
   adds_eos_ = eos_id_ &&
