@@ -10,7 +10,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libgloo-dev libopenblas0-pthread
   nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libyaml-cpp-dev
-  libpcre2-dev libsentencepiece-dev libicu-dev libzstd-dev zlib1g-dev
+  libpcre2-dev libicu-dev libzstd-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy python3-jinja2 python3-sklearn python3-sentencepiece
 )

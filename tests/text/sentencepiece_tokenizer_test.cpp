@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "dpok/core/error.h"
+#include "dpok/core/file_util.h"
 #include "support/testing.h"
 #include "text/text_fixtures.h"
 
@@ -69,6 +72,43 @@ TEST(SentencePieceTokenizer, Errors) {
   }
   DPOK_REQUIRE_ASSET(model, "models/stories260k/tok512.model");
   EXPECT_THROW(testing::cached_tokenizer(model).encode("\xE2\x82"), FormatError);
+}
+
+// Seeded corruption of tok512.model: loading either works or throws a dpok::Error, never crashes.
+TEST(SentencePieceTokenizer, CorruptedModelsNeverCrash) {
+  DPOK_REQUIRE_ASSET(model, "models/stories260k/tok512.model");
+  const std::string bytes = read_file(model);
+  ::dpok::testing::TempDir tmp;
+  std::mt19937 rng(4321);
+  int loaded = 0, rejected = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::string corrupt = bytes;
+    for (int k = 0, edits = 1 + static_cast<int>(rng() % 6); k < edits && !corrupt.empty(); ++k) {
+      const size_t at = rng() % corrupt.size();
+      switch (rng() % 3) {
+        case 0:
+          corrupt[at] = static_cast<char>(rng());
+          break;
+        case 1:
+          corrupt.erase(at, 1 + rng() % 16);
+          break;
+        default:
+          corrupt.resize(at);
+          break;
+      }
+    }
+    testing::write_text(tmp / "fuzz.model", corrupt);
+    try {
+      const auto tok = Tokenizer::load(tmp / "fuzz.model");
+      ++loaded;
+      const auto ids = tok->encode("Once upon a time, é \xF0\x9F\xA6\x99!");
+      (void)tok->decode(ids);
+    } catch (const Error&) {
+      ++rejected;
+    }
+  }
+  EXPECT_GT(loaded, 0);
+  EXPECT_GT(rejected, 0);
 }
 
 }  // namespace

@@ -1,38 +1,25 @@
 // SentencePiece tokenizer (see sentencepiece_tokenizer.h).
 #include "dpok/text/sentencepiece_tokenizer.h"
 
-#include <sentencepiece_processor.h>
-
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
 #include "dpok/text/json_util.h"
 #include "dpok/text/utf8.h"
 
 namespace dpok::text {
-namespace {
-
-absl::string_view as_absl(std::string_view s) {
-  return absl::string_view(s.data(), s.size());
-}
-
-}  // namespace
 
 SentencePieceTokenizer::SentencePieceTokenizer(const std::filesystem::path& model_file,
                                                const nlohmann::json* config,
                                                const std::string& config_file)
     : file_(model_file.string()),
-      processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {
-  const std::string bytes = read_file(model_file);
-  const auto status = processor_->LoadFromSerializedProto(as_absl(bytes));
-  if (!status.ok()) {
-    DPOK_THROW(FormatError, "tokenizer", "{}: not a SentencePiece model: {}", file_,
-               status.ToString());
-  }
-  const auto piece_of = [&](int id) { return id >= 0 ? processor_->IdToPiece(id) : std::string(); };
-  bos_token_ = piece_of(processor_->bos_id());
-  eos_token_ = piece_of(processor_->eos_id());
-  pad_token_ = piece_of(processor_->pad_id());
-  unk_token_ = piece_of(processor_->unk_id());
+      model_(std::make_unique<SentencePieceModel>(read_file(model_file), file_)) {
+  const auto piece_of = [&](int32_t id) {
+    return id >= 0 ? model_->piece(id).text : std::string();
+  };
+  bos_token_ = piece_of(model_->bos_id());
+  eos_token_ = piece_of(model_->eos_id());
+  pad_token_ = piece_of(model_->pad_id());
+  unk_token_ = piece_of(model_->unk_id());
   if (config != nullptr) {
     const std::string bos = bos_token_, eos = eos_token_, unk = unk_token_;
     read_config(*config, JsonPath{config_file, ""});
@@ -62,13 +49,12 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::filesystem::path& mode
 SentencePieceTokenizer::~SentencePieceTokenizer() = default;
 
 int32_t SentencePieceTokenizer::vocab_size() const {
-  return processor_->GetPieceSize();
+  return model_->size();
 }
 
 std::optional<int32_t> SentencePieceTokenizer::token_to_id(std::string_view token) const {
-  const int id = processor_->PieceToId(as_absl(token));
-  // PieceToId answers unk_id for unknown pieces; only the unk piece itself maps there.
-  if (id == processor_->unk_id() && token != processor_->IdToPiece(id)) return std::nullopt;
+  const int32_t id = model_->find(token);
+  if (id < 0) return std::nullopt;
   return id;
 }
 
@@ -77,16 +63,11 @@ std::string SentencePieceTokenizer::id_to_token(int32_t id) const {
     DPOK_THROW(ConfigError, "tokenizer", "token id {} is not in the vocabulary of {} (size {})", id,
                file_, vocab_size());
   }
-  return processor_->IdToPiece(id);
+  return model_->piece(id).text;
 }
 
 void SentencePieceTokenizer::encode_chunk(std::string_view chunk, std::vector<int32_t>& out) const {
-  std::vector<int> ids;
-  const auto status = processor_->Encode(as_absl(chunk), &ids);
-  if (!status.ok()) {
-    DPOK_THROW(FormatError, "tokenizer", "{}: SentencePiece could not encode a {}-byte text: {}",
-               file_, chunk.size(), status.ToString());
-  }
+  const std::vector<int32_t> ids = model_->encode(chunk);
   out.insert(out.end(), ids.begin(), ids.end());
 }
 
@@ -113,20 +94,18 @@ std::vector<int32_t> SentencePieceTokenizer::encode(std::string_view text, bool 
 std::string SentencePieceTokenizer::decode(std::span<const int32_t> ids,
                                            bool skip_special_tokens) const {
   std::string text;
-  std::vector<int> run;
+  std::vector<int32_t> run;
   const auto flush = [&] {
-    if (run.empty()) return;
-    std::string piece;
-    const auto status = processor_->Decode(run, &piece);
-    DPOK_CHECK(status.ok(), "SentencePiece decode failed: {}", status.ToString());
-    text += piece;
+    text += model_->decode(run);
     run.clear();
   };
   for (const int32_t id : ids) {
     if (id < 0 || id >= vocab_size()) continue;  // unknown ids are skipped, as Hugging Face does
-    if (processor_->IsControl(id) || processor_->IsUnknown(id)) {
+    const auto type = model_->piece(id).type;
+    if (type == SentencePieceModel::PieceType::kControl ||
+        type == SentencePieceModel::PieceType::kUnknown) {
       flush();
-      if (!skip_special_tokens) text += processor_->IdToPiece(id);
+      if (!skip_special_tokens) text += model_->piece(id).text;
       continue;
     }
     run.push_back(id);

@@ -1,5 +1,6 @@
 // SentencePieceTokenizer: a SentencePiece .model (Llama-2, stories260K tok512.model) behind
-// dpok::text::Tokenizer, through libsentencepiece.
+// dpok::text::Tokenizer, with dpok's own reader and encoder (sentencepiece_model.h explains
+// why libsentencepiece is not used).
 //
 // Matches transformers' slow LlamaTokenizer (legacy mode, the default for these files): special
 // token text (bos/eos/unk/pad) is split out first when parse_special, every other chunk is
@@ -16,11 +17,8 @@
 #include <string>
 
 #include "dpok/text/added_tokens.h"
+#include "dpok/text/sentencepiece_model.h"
 #include "dpok/text/tokenizer.h"
-
-namespace sentencepiece {
-class SentencePieceProcessor;
-}
 
 namespace dpok::text {
 
@@ -42,7 +40,7 @@ class SentencePieceTokenizer final : public Tokenizer {
   void encode_chunk(std::string_view chunk, std::vector<int32_t>& out) const;
 
   std::string file_;
-  std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
+  std::unique_ptr<SentencePieceModel> model_;
   AddedTokenMatcher special_matcher_;
 };
 
