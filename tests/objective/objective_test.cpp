@@ -124,6 +124,13 @@ TEST(Objective, LogitPlacementPutsTheMarginInsideTheLink) {
               1e-12);
 
   config.placement = "additive";
+  EXPECT_FALSE(make(config)->semantic_term_is_constant());  // policy embeddings carry gradient
+  config.embedding_source = "precomputed";
+  EXPECT_TRUE(make(config)->semantic_term_is_constant());
+  config.kernel_options.learn = true;
+  EXPECT_FALSE(make(config)->semantic_term_is_constant());
+  config.kernel_options.learn = false;
+  config.embedding_source = "policy";
   const auto additive = make(config)->forward(in);
   const auto plain = (-at::log_sigmoid(0.1 * h)).mean() - 0.3 * margin.mean();
   EXPECT_NEAR(additive.loss.item<double>(), plain.item<double>(), 1e-12);

@@ -200,6 +200,11 @@ at::Tensor ObjectiveImpl::penalty_topk(const at::Tensor& policy_logits,
   return reduce_penalty(per_sequence, penalty_on_);
 }
 
+bool ObjectiveImpl::semantic_term_is_constant() const {
+  return config_.semantic_enabled() && placement_ == Placement::kAdditive &&
+         source_ != EmbeddingSource::kPolicy && parameters().empty();
+}
+
 void ObjectiveImpl::init_kernel_from_data(const at::Tensor& embeddings) {
   const auto e = config_.normalize ? l2_normalize(embeddings.detach()) : embeddings.detach();
   if (hmk_) {

@@ -74,6 +74,10 @@ class ObjectiveImpl : public torch::nn::Module {
   std::vector<at::Tensor> kernel_parameters() const { return parameters(); }
   bool needs_embeddings() const { return config_.semantic_enabled(); }
   bool needs_token_penalty() const { return config_.penalty_enabled(); }
+  // True when the semantic term cannot change training: placement = additive with embeddings
+  // that carry no gradient (reference / precomputed) and no learned kernel parameters (§3: the
+  // trainer warns).
+  bool semantic_term_is_constant() const;
   // Mahalanobis (or HMK's mahalanobis) `init = data` from embeddings [N, d] (normalised first when
   // config().normalize). Throws ConfigError when the kernel has no mahalanobis part.
   void init_kernel_from_data(const at::Tensor& embeddings);
