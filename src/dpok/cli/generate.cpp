@@ -1,0 +1,121 @@
+// `dpok generate MODEL (--prompt-ids "1 2 3" | --prompt TEXT) [...]`: KV-cached greedy or
+// sampled continuation. Text prompts and decoded output use the model's tokenizer: --tokenizer,
+// else tokenizer.json / tokenizer.model in the model directory (or next to a .gguf / .bin file,
+// where a single *.model SentencePiece file is also accepted). Without a tokenizer the new ids
+// are printed.
+#include <iostream>
+#include <sstream>
+
+#include "dpok/cli/command.h"
+#include "dpok/core/error.h"
+#include "dpok/core/torch/runtime.h"
+#include "dpok/model/generate.h"
+#include "dpok/model/loader.h"
+#include "dpok/text/tokenizer.h"
+
+namespace dpok::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct GenerateArgs {
+  std::string model, prompt, prompt_ids, tokenizer, dtype = "fp32", device = "cpu";
+  model::GenerationOptions options;
+  bool print_ids = false;
+};
+
+// The tokenizer that belongs to `model_path`, or empty when none is found.
+fs::path find_tokenizer(const fs::path& model_path) {
+  const fs::path dir = fs::is_directory(model_path) ? model_path : model_path.parent_path();
+  for (const char* name : {"tokenizer.json", "tokenizer.model"}) {
+    if (fs::exists(dir / name)) return dir;
+  }
+  if (fs::is_directory(model_path)) return {};
+  fs::path found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".model") continue;
+    if (!found.empty()) return {};  // ambiguous: let the user pass --tokenizer
+    found = entry.path();
+  }
+  return found;
+}
+
+std::vector<int64_t> parse_ids(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<int64_t> ids;
+  std::string token;
+  while (in >> token) {
+    try {
+      size_t used = 0;
+      ids.push_back(std::stoll(token, &used));
+      if (used != token.size()) throw std::invalid_argument(token);
+    } catch (const std::exception&) {
+      DPOK_THROW(ConfigError, "generate", "--prompt-ids: '{}' is not an integer", token);
+    }
+  }
+  return ids;
+}
+
+std::string join_ids(const std::vector<int64_t>& ids) {
+  std::string out;
+  for (auto id : ids) out += (out.empty() ? "" : " ") + std::to_string(id);
+  return out;
+}
+
+int run_generate(const GenerateArgs& a) {
+  if (a.prompt.empty() == a.prompt_ids.empty()) {
+    DPOK_THROW(ConfigError, "generate", "give exactly one of --prompt and --prompt-ids");
+  }
+  const fs::path tokenizer_path =
+      a.tokenizer.empty() ? find_tokenizer(a.model) : fs::path(a.tokenizer);
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  if (!tokenizer_path.empty()) tokenizer = text::Tokenizer::load(tokenizer_path);
+  std::vector<int64_t> prompt;
+  if (!a.prompt.empty()) {
+    if (!tokenizer) {
+      DPOK_THROW(ConfigError, "generate",
+                 "{}: no tokenizer found next to the model; pass --tokenizer or --prompt-ids",
+                 a.model);
+    }
+    for (int32_t id : tokenizer->encode(a.prompt)) prompt.push_back(id);
+  } else {
+    prompt = parse_ids(a.prompt_ids);
+  }
+  auto lm =
+      model::load_model(a.model, {.dtype = parse_dtype(a.dtype), .device = parse_device(a.device)});
+  const auto new_ids = model::generate(lm, prompt, a.options);
+  if (tokenizer) {
+    std::vector<int32_t> all(prompt.begin(), prompt.end());
+    all.insert(all.end(), new_ids.begin(), new_ids.end());
+    std::cout << tokenizer->decode(all, /*skip_special_tokens=*/true) << "\n";
+  }
+  if (!tokenizer || a.print_ids) std::cout << join_ids(new_ids) << "\n";
+  return 0;
+}
+
+std::function<int()> setup_generate(CLI::App& app) {
+  app.description("Continue a prompt with a KV-cached greedy or sampled decoder");
+  auto a = std::make_shared<GenerateArgs>();
+  app.add_option("model", a->model, "model directory, .gguf or llama2.c .bin")->required();
+  app.add_option("--prompt", a->prompt, "prompt text (needs a tokenizer)");
+  app.add_option("--prompt-ids", a->prompt_ids, "prompt token ids, space-separated");
+  app.add_option("--tokenizer", a->tokenizer, "tokenizer directory, tokenizer.json or .model");
+  app.add_option("--max-new-tokens", a->options.max_new_tokens, "tokens to generate at most")
+      ->capture_default_str();
+  app.add_option("--min-new-tokens", a->options.min_new_tokens, "EOS is suppressed before this")
+      ->capture_default_str();
+  app.add_option("--temperature", a->options.temperature, "0 = greedy")->capture_default_str();
+  app.add_option("--top-k", a->options.top_k, "0 = off")->capture_default_str();
+  app.add_option("--top-p", a->options.top_p, "1 = off")->capture_default_str();
+  app.add_option("--seed", a->options.seed, "sampling seed")->capture_default_str();
+  app.add_option("--dtype", a->dtype, "fp32, bf16 or fp16")->capture_default_str();
+  app.add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  app.add_flag("--print-ids", a->print_ids, "also print the new token ids");
+  return [a]() { return run_generate(*a); };
+}
+
+}  // namespace
+
+DPOK_REGISTER_COMMAND("generate", setup_generate);
+
+}  // namespace dpok::cli

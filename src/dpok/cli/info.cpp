@@ -1,0 +1,65 @@
+// `dpok info MODEL [--json]`: what a checkpoint holds (architecture, parameter count, stored
+// dtype, context length, layer and head counts, RoPE) without loading its weights.
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "dpok/cli/command.h"
+#include "dpok/model/loader.h"
+
+namespace dpok::cli {
+namespace {
+
+std::string format_name(model::CheckpointFormat format) {
+  switch (format) {
+    case model::CheckpointFormat::kHuggingFace:
+      return "huggingface";
+    case model::CheckpointFormat::kGguf:
+      return "gguf";
+    case model::CheckpointFormat::kLlama2c:
+      return "llama2c";
+  }
+  return "unknown";
+}
+
+std::string ids_string(const std::vector<int64_t>& ids) {
+  std::string out;
+  for (auto id : ids) out += (out.empty() ? "" : " ") + std::to_string(id);
+  return out.empty() ? "-" : out;
+}
+
+std::function<int()> setup_info(CLI::App& app) {
+  app.description("Describe a model checkpoint (Hugging Face directory, .gguf or llama2.c .bin)");
+  auto path = std::make_shared<std::string>();
+  auto as_json = std::make_shared<bool>(false);
+  app.add_option("model", *path, "model directory or file")->required();
+  app.add_flag("--json", *as_json, "print the Hugging Face config.json of the model instead");
+  return [path, as_json]() {
+    const auto format = model::detect_format(*path);
+    std::string stored;
+    const auto c = model::read_model_config(*path, &stored);
+    if (*as_json) {
+      std::cout << c.to_hf_json().dump(2) << "\n";
+      return 0;
+    }
+    const double millions = static_cast<double>(c.num_parameters()) / 1e6;
+    std::cout << fmt::format(
+        "format            {}\narchitecture      {} ({})\nparameters        {} ({:.2f}M)\n"
+        "dtype             {}\ncontext length    {}\nlayers            {}\nhidden size       {}\n"
+        "intermediate size {}\nattention heads   {} (key/value heads {}, head dim {})\n"
+        "vocabulary        {}\nrope              {} (theta {}, factor {})\n"
+        "tied embeddings   {}\nbos / eos / pad   {} / {} / {}\n",
+        format_name(format), c.architecture, c.model_type, c.num_parameters(), millions, stored,
+        c.max_position_embeddings, c.num_hidden_layers, c.hidden_size, c.intermediate_size,
+        c.num_attention_heads, c.num_key_value_heads, c.head_dim, c.vocab_size, c.rope.type,
+        c.rope.theta, c.rope.factor, c.tie_word_embeddings ? "yes" : "no",
+        c.bos_token_id ? std::to_string(*c.bos_token_id) : "-", ids_string(c.eos_token_ids),
+        c.pad_token_id ? std::to_string(*c.pad_token_id) : "-");
+    return 0;
+  };
+}
+
+}  // namespace
+
+DPOK_REGISTER_COMMAND("info", setup_info);
+
+}  // namespace dpok::cli
