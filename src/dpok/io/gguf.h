@@ -127,6 +127,7 @@ class GgufFile {
   const std::vector<TensorView>& tensors() const { return views_; }
   // Every tensor, viewable or not, in file order.
   const std::vector<GgufTensorInfo>& tensor_infos() const { return infos_; }
+  // True for every tensor in the file, viewable or not.
   bool contains(std::string_view name) const;
   // Throws FormatError naming the file and tensor when absent, UnsupportedError naming the
   // ggml type when it is quantized.
