@@ -8,6 +8,7 @@
 //
 // Results and the command are recorded in docs/benchmarks.md, section "train".
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
 #include <array>
 #include <cstdio>
@@ -115,11 +116,23 @@ struct Step {
   }
 };
 
+// User + system CPU seconds of the whole process (all threads): less sensitive than wall time
+// to other load on a shared machine.
+double process_cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 void run_dpok(benchmark::State& state, bool cached, bool hmk) {
   torch::set_num_threads(kThreads);
   Step step(hmk);
   step.run(cached);  // warmup
+  const double cpu_start = process_cpu_seconds();
   for (auto _ : state) step.run(cached);
+  state.counters["process_cpu_s_per_step"] =
+      (process_cpu_seconds() - cpu_start) / static_cast<double>(state.iterations());
   const double tokens = 2.0 * kPairs * kTokens;
   state.counters["tokens_per_s"] =
       benchmark::Counter(tokens * state.iterations(), benchmark::Counter::kIsRate);
@@ -163,6 +176,9 @@ void run_python(benchmark::State& state, bool cached) {
   const double mean = total / result["seconds_per_step"].size();
   for (auto _ : state) state.SetIterationTime(mean);
   state.counters["tokens_per_s"] = result["tokens_per_step"].get<double>() / mean;
+  double cpu = 0;
+  for (double s : result["cpu_seconds_per_step"]) cpu += s;
+  state.counters["process_cpu_s_per_step"] = cpu / result["cpu_seconds_per_step"].size();
   state.counters["peak_rss_MiB"] = result["peak_rss_bytes"].get<double>() / 1048576.0;
 }
 

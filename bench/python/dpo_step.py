@@ -6,7 +6,7 @@ with TRL DPOTrainer's step: one concatenated [chosen; rejected] policy forward p
 no_grad (or cached reference log-probs), the sigmoid loss, backward and AdamW.
 
 Run with Debian's python3-torch (/usr/bin/python3). Prints one JSON line:
-{"seconds_per_step": [...], "peak_rss_bytes": ..., "tokens_per_step": ..., "params": ...}
+{"seconds_per_step": [...], "cpu_seconds_per_step": [...], "peak_rss_bytes": ..., "tokens_per_step": ..., "params": ...}
 """
 import argparse
 import json
@@ -133,9 +133,10 @@ def main():
     completion = torch.zeros(rows, t, dtype=torch.bool)
     completion[:, t // 2:] = True
     cached = torch.zeros(rows)
-    times = []
+    times, cpu_times = [], []
     for step in range(a.steps + 1):  # first step is warmup
         start = time.perf_counter()
+        cpu_start = time.process_time()
         logps = completion_logps(policy(ids, attention), ids, completion)
         if reference is not None:
             with torch.no_grad():
@@ -151,8 +152,10 @@ def main():
         opt.zero_grad(set_to_none=True)
         if step > 0:
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
     print(json.dumps({
         "seconds_per_step": times,
+        "cpu_seconds_per_step": cpu_times,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "tokens_per_step": rows * t,
         "params": sum(p.numel() for p in policy.parameters()),

@@ -136,7 +136,7 @@ TEST(ExpandEnv, VariablesAndDefaults) {
   EXPECT_THROW(expand_env("${DPOK_TRAIN_TEST_UNSET}"), ConfigError);
   EXPECT_THROW(expand_env("${OOPS"), ConfigError);
   auto cfg = TrainConfig::from_yaml(YAML::Load(
-      "model: ${DPOK_TRAIN_TEST_VAR}/m\ndata:\n  train_files: [${DPOK_TRAIN_TEST_VAR}/d]\n"));
+      "model: ${DPOK_TRAIN_TEST_VAR}/m\ndata:\n  train_files: [\"${DPOK_TRAIN_TEST_VAR}/d\"]\n"));
   EXPECT_EQ(cfg.model, "/x/m");
   EXPECT_EQ(cfg.data["train_files"][0].as<std::string>(), "/x/d");
 }

@@ -79,6 +79,7 @@ const std::vector<Field>& fields() {
       field("device", &C::device),
       field("dtype", &C::dtype),
       field("output_dir", &C::output_dir),
+      field("threads", &C::threads),
       field("beta", &C::beta),
       loss_type_field(),
       field("loss_weights", &C::loss_weights),
@@ -357,6 +358,7 @@ void TrainConfig::validate() const {
   require(logging_steps > 0, "logging_steps", std::to_string(logging_steps), "> 0");
   require(max_consecutive_bad_steps > 0, "max_consecutive_bad_steps",
           std::to_string(max_consecutive_bad_steps), "> 0");
+  require(threads >= 0, "threads", std::to_string(threads), ">= 0 (0 = default)");
   require(logprob_chunk_rows >= 0, "logprob_chunk_rows", std::to_string(logprob_chunk_rows),
           ">= 0 (0 = automatic)");
   for (const char* key : {"max_length", "max_prompt_length", "truncation_mode"}) {

@@ -1,6 +1,7 @@
 // The training loop (style.md rule 7): one optimizer update per run_step, each arrow a function.
 #include "dpok/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -300,7 +301,7 @@ std::pair<double, double> wilson_interval(double successes, double n) {
   const double denom = 1 + kZ * kZ / n;
   const double centre = (p + kZ * kZ / (2 * n)) / denom;
   const double half = kZ * std::sqrt(p * (1 - p) / n + kZ * kZ / (4 * n * n)) / denom;
-  return {centre - half, centre + half};
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
 }
 
 }  // namespace dpok::train

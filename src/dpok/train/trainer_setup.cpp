@@ -135,6 +135,7 @@ void setup_trainer(TrainerImpl& t) {
   t.device = parse_device(c.device);
   t.compute_dtype = parse_dtype(c.dtype);
   t.output_dir = c.output_dir;
+  if (c.threads > 0) init_threads(static_cast<int>(c.threads));
   fs::create_directories(t.output_dir);
   seed_everything(static_cast<uint64_t>(c.seed));
 
