@@ -163,9 +163,17 @@ TEST(WriteSafetensorsCheckpoint, ShardsWithIndexAndReadsBack) {
   EXPECT_TRUE(fs::exists(dir / "model.safetensors"));
   EXPECT_FALSE(fs::exists(dir / "model.safetensors.index.json"));
   EXPECT_EQ(SafetensorsCheckpoint::open(dir.path()).files().size(), 1u);
+  for (const auto& shard : shard_names) EXPECT_FALSE(fs::exists(dir / shard)) << shard;
   write_safetensors_checkpoint(dir.path(), writes, max_shard);
   EXPECT_FALSE(fs::exists(dir / "model.safetensors"));
   EXPECT_EQ(SafetensorsCheckpoint::open(dir.path()).files().size(), shard_names.size());
+  // A save with fewer, larger shards removes the old shards it did not overwrite.
+  write_safetensors_checkpoint(dir.path(), writes, 300'000);
+  auto fewer = SafetensorsCheckpoint::open(dir.path());
+  EXPECT_LT(fewer.files().size(), shard_names.size());
+  size_t files = std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator());
+  EXPECT_EQ(files, fewer.files().size() + 1);  // the shards and the index, nothing stale
+  for (const auto& w : writes) EXPECT_TRUE(same_bytes(fewer.at(w.name), w)) << w.name;
   expect_no_temp_files(dir.path());
 }
 

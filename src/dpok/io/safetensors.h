@@ -111,8 +111,9 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Tens
 // in the given order; a tensor larger than max_shard_bytes gets its own shard) plus
 // model.safetensors.index.json ({"metadata": {"total_size": bytes}, "weight_map": {name:
 // shard}}), written last. Each file is atomic; `metadata` goes into every file's __metadata__.
-// A model.safetensors or index left over from a previous save in the other layout is removed
-// once the new checkpoint is complete, so open() cannot pick up stale weights.
+// Leftovers of a previous save into `dir` are removed once the new checkpoint is complete: a
+// model.safetensors or index of the other layout (so open() cannot pick up stale weights), and
+// shards named by the previous index that the new save did not overwrite.
 void write_safetensors_checkpoint(const std::filesystem::path& dir,
                                   const std::vector<TensorToWrite>& tensors,
                                   size_t max_shard_bytes = size_t{5} << 30,

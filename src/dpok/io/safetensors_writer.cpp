@@ -6,6 +6,7 @@
 #include <set>
 
 #include "dpok/core/error.h"
+#include "dpok/core/file_util.h"
 #include "dpok/io/atomic_file.h"
 #include "dpok/io/safetensors.h"
 
@@ -85,6 +86,59 @@ void remove_if_present(const fs::path& path) {
   }
 }
 
+// Shard files named by an existing index in `dir` (plain *.safetensors names only), so a new
+// save can remove the ones it does not overwrite. An unreadable index names nothing.
+std::set<std::string> previous_shard_files(const fs::path& dir) {
+  std::set<std::string> files;
+  std::error_code ec;
+  if (!fs::exists(dir / kIndexFileName, ec)) return files;
+  try {
+    auto index = nlohmann::json::parse(read_file(dir / kIndexFileName));
+    for (const auto& [name, shard] : index.at("weight_map").items()) {
+      if (!shard.is_string()) continue;
+      const auto& file = shard.get_ref<const std::string&>();
+      if (file.find('/') == std::string::npos && file.size() > 12 &&
+          file.ends_with(".safetensors") && file != kSingleFileName) {
+        files.insert(file);
+      }
+    }
+  } catch (const std::exception&) {
+    // A stale index we cannot parse is simply replaced; its shards stay on disk.
+  }
+  return files;
+}
+
+// Greedy fill in the caller's order, as transformers' shard splitting does; the index is
+// written last. Returns the shard file names.
+std::set<std::string> write_shards(const fs::path& dir, const std::vector<TensorToWrite>& tensors,
+                                   size_t max_shard_bytes, size_t total,
+                                   const std::map<std::string, std::string>& metadata) {
+  std::vector<std::vector<const TensorToWrite*>> shards(1);
+  size_t shard_bytes = 0;
+  for (const auto& tensor : tensors) {
+    if (!shards.back().empty() && shard_bytes + tensor.data.size() > max_shard_bytes) {
+      shards.emplace_back();
+      shard_bytes = 0;
+    }
+    shards.back().push_back(&tensor);
+    shard_bytes += tensor.data.size();
+  }
+  std::set<std::string> names;
+  nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < shards.size(); ++i) {
+    std::string name = fmt::format("model-{:05d}-of-{:05d}.safetensors", i + 1, shards.size());
+    for (const auto* tensor : shards[i]) weight_map[tensor->name] = name;
+    write_file(dir / name, std::move(shards[i]), metadata);
+    names.insert(name);
+  }
+  nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}},
+                                  {"weight_map", std::move(weight_map)}};
+  detail::AtomicFileWriter out(dir / kIndexFileName);
+  out.write(index.dump(2) + "\n");
+  out.commit();
+  return names;
+}
+
 }  // namespace
 
 void write_safetensors(const std::filesystem::path& path, const std::vector<TensorToWrite>& tensors,
@@ -102,6 +156,7 @@ void write_safetensors_checkpoint(const std::filesystem::path& dir,
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) DPOK_THROW(IoError, "safetensors", "cannot create {}: {}", dir.string(), ec.message());
+  const std::set<std::string> previous = previous_shard_files(dir);
 
   size_t total = std::accumulate(tensors.begin(), tensors.end(), size_t{0},
                                  [](size_t sum, const auto& t) { return sum + t.data.size(); });
@@ -110,32 +165,14 @@ void write_safetensors_checkpoint(const std::filesystem::path& dir,
     for (const auto& tensor : tensors) all.push_back(&tensor);
     write_file(dir / kSingleFileName, std::move(all), metadata);
     remove_if_present(dir / kIndexFileName);
+    for (const auto& file : previous) remove_if_present(dir / file);
     return;
   }
-
-  // Greedy fill in the caller's order, as transformers' shard splitting does.
-  std::vector<std::vector<const TensorToWrite*>> shards(1);
-  size_t shard_bytes = 0;
-  for (const auto& tensor : tensors) {
-    if (!shards.back().empty() && shard_bytes + tensor.data.size() > max_shard_bytes) {
-      shards.emplace_back();
-      shard_bytes = 0;
-    }
-    shards.back().push_back(&tensor);
-    shard_bytes += tensor.data.size();
-  }
-  nlohmann::ordered_json weight_map = nlohmann::ordered_json::object();
-  for (size_t i = 0; i < shards.size(); ++i) {
-    std::string name = fmt::format("model-{:05d}-of-{:05d}.safetensors", i + 1, shards.size());
-    for (const auto* tensor : shards[i]) weight_map[tensor->name] = name;
-    write_file(dir / name, std::move(shards[i]), metadata);
-  }
-  nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}},
-                                  {"weight_map", std::move(weight_map)}};
-  detail::AtomicFileWriter out(dir / kIndexFileName);
-  out.write(index.dump(2) + "\n");
-  out.commit();
+  std::set<std::string> written = write_shards(dir, tensors, max_shard_bytes, total, metadata);
   remove_if_present(dir / kSingleFileName);
+  for (const auto& file : previous) {
+    if (written.count(file) == 0) remove_if_present(dir / file);
+  }
 }
 
 }  // namespace dpok::io
