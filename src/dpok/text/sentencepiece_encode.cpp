@@ -109,9 +109,11 @@ std::vector<std::pair<std::string_view, int32_t>> SentencePieceModel::encode_bpe
     if (it == normal_ids_.end()) return;
     const Piece& p = pieces_[static_cast<size_t>(it->second)];
     agenda.push({left, right, p.score, piece.size()});
-    if (p.type == PieceType::kUnused) rev_merge[piece] = {symbols[left].piece, symbols[right].piece};
+    if (p.type == PieceType::kUnused)
+      rev_merge[piece] = {symbols[left].piece, symbols[right].piece};
   };
-  for (size_t i = 1; i < symbols.size(); ++i) maybe_add(static_cast<int>(i) - 1, static_cast<int>(i));
+  for (size_t i = 1; i < symbols.size(); ++i)
+    maybe_add(static_cast<int>(i) - 1, static_cast<int>(i));
   while (!agenda.empty()) {
     const Pair top = agenda.top();
     agenda.pop();
@@ -143,7 +145,8 @@ std::vector<std::pair<std::string_view, int32_t>> SentencePieceModel::encode_bpe
     }
     out.emplace_back(piece, id);
   };
-  for (int i = symbols.empty() ? -1 : 0; i >= 0; i = symbols[i].next) resegment(resegment, symbols[i].piece);
+  for (int i = symbols.empty() ? -1 : 0; i >= 0; i = symbols[i].next)
+    resegment(resegment, symbols[i].piece);
   return out;
 }
 
@@ -233,9 +236,11 @@ std::vector<int32_t> SentencePieceModel::encode(std::string_view text) const {
 std::string SentencePieceModel::decode(const std::vector<int32_t>& ids) const {
   std::string out;
   std::string bytes;
-  // sentencepiece drops the "▁" that starts the first piece after any leading control pieces
-  // (the dummy prefix), when the model adds one or removes extra whitespace.
-  bool at_start = add_dummy_prefix_ || remove_extra_whitespaces_;
+  // sentencepiece strips the dummy-prefix "▁" at the start of the text (models that add one or
+  // remove extra whitespace): from the first piece that starts with one while nothing has been
+  // output, and, when extra whitespace is removed, from every such piece until text appears.
+  const bool strips = add_dummy_prefix_ || remove_extra_whitespaces_;
+  bool is_bos_ws = true, has_bos_ws = false;
   const auto flush_bytes = [&] {
     // Each valid UTF-8 character is kept; each byte that does not start one becomes U+FFFD.
     for (size_t pos = 0; pos < bytes.size();) {
@@ -256,19 +261,21 @@ std::string SentencePieceModel::decode(const std::vector<int32_t>& ids) const {
     const Piece& p = pieces_[static_cast<size_t>(id)];
     if (p.type == PieceType::kByte) {
       bytes.push_back(static_cast<char>(byte_value_[static_cast<size_t>(id)]));
-      at_start = false;
       continue;
     }
     flush_bytes();
+    if (has_bos_ws || !out.empty()) is_bos_ws = false;
+    has_bos_ws = false;
     if (p.type == PieceType::kControl) continue;
     if (p.type == PieceType::kUnknown) {
       out += unk_surface_;
-      at_start = false;
       continue;
     }
     std::string_view text = p.text;
-    if (at_start && text.starts_with(kSpaceSymbol)) text.remove_prefix(kSpaceSymbol.size());
-    at_start = false;
+    if (is_bos_ws && strips && text.starts_with(kSpaceSymbol)) {
+      text.remove_prefix(kSpaceSymbol.size());
+      has_bos_ws = !remove_extra_whitespaces_;
+    }
     for (size_t pos = 0; pos < text.size();) {
       if (text.compare(pos, kSpaceSymbol.size(), kSpaceSymbol) == 0) {
         out += ' ';

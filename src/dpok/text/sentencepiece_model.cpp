@@ -78,11 +78,20 @@ class WireReader {
   // Skips an unknown field by its wire type; groups (3, 4) are refused.
   void skip(int wire_type, uint32_t field) {
     switch (wire_type) {
-      case kVarint: varint(); return;
-      case kFixed64: advance(8); return;
-      case kLengthDelimited: bytes(); return;
-      case kFixed32: advance(4); return;
-      default: fail_at(pos_, fmt::format("field {} has unsupported wire type {}", field, wire_type));
+      case kVarint:
+        varint();
+        return;
+      case kFixed64:
+        advance(8);
+        return;
+      case kLengthDelimited:
+        bytes();
+        return;
+      case kFixed32:
+        advance(4);
+        return;
+      default:
+        fail_at(pos_, fmt::format("field {} has unsupported wire type {}", field, wire_type));
     }
   }
   // Checks a known field's wire type.
@@ -93,8 +102,8 @@ class WireReader {
     }
   }
   [[noreturn]] void fail_at(size_t pos, const std::string& what) const {
-    DPOK_THROW(FormatError, "tokenizer", "{}: not a SentencePiece model: {} at byte {}", file_, what,
-               base_ + pos);
+    DPOK_THROW(FormatError, "tokenizer", "{}: not a SentencePiece model: {} at byte {}", file_,
+               what, base_ + pos);
   }
 
  private:
@@ -157,8 +166,8 @@ void SentencePieceModel::parse_model(std::string_view bytes) {
           const size_t at = sub.position();
           const int32_t type = sub.int32();
           if (type < 1 || type > 6) {
-            sub.fail_at(at, fmt::format("piece {} has type {}, expected 1..6",
-                                                                 pieces_.size() - 1, type));
+            sub.fail_at(
+                at, fmt::format("piece {} has type {}, expected 1..6", pieces_.size() - 1, type));
           }
           pieces_.back().type = static_cast<PieceType>(type);
         } else {
@@ -178,15 +187,32 @@ void SentencePieceModel::parse_model(std::string_view bytes) {
           out = std::string(sub.bytes());
         };
         switch (f) {
-          case 3: int_field(model_type_); break;
-          case 24: bool_field(treat_whitespace_as_suffix_); break;
-          case 35: bool_field(byte_fallback_); break;
-          case 44: string_field(unk_surface_); break;
-          case 45: string_field(unk_piece); break;
-          case 46: string_field(bos_piece); break;
-          case 47: string_field(eos_piece); break;
-          case 48: string_field(pad_piece); break;
-          default: sub.skip(w, f);
+          case 3:
+            int_field(model_type_);
+            break;
+          case 24:
+            bool_field(treat_whitespace_as_suffix_);
+            break;
+          case 35:
+            bool_field(byte_fallback_);
+            break;
+          case 44:
+            string_field(unk_surface_);
+            break;
+          case 45:
+            string_field(unk_piece);
+            break;
+          case 46:
+            string_field(bos_piece);
+            break;
+          case 47:
+            string_field(eos_piece);
+            break;
+          case 48:
+            string_field(pad_piece);
+            break;
+          default:
+            sub.skip(w, f);
         }
       } else {  // NormalizerSpec {name = 1, precompiled_charsmap = 2, add_dummy_prefix = 3, ...}
         const bool denormalizer = field == 5;
@@ -260,7 +286,9 @@ void SentencePieceModel::validate() {
         user_defined_.push_back(p.text);
         normal_ids_.emplace(p.text, id);
         break;
-      case PieceType::kUnused: normal_ids_.emplace(p.text, id); break;
+      case PieceType::kUnused:
+        normal_ids_.emplace(p.text, id);
+        break;
       case PieceType::kUnknown:
         if (unknown >= 0) fail(fmt::format("pieces {} and {} are both unknown", unknown, id));
         unknown = id;
@@ -273,7 +301,8 @@ void SentencePieceModel::validate() {
         byte_ids_[static_cast<size_t>(value)] = id;
         break;
       }
-      case PieceType::kControl: break;
+      case PieceType::kControl:
+        break;
     }
   }
   if (unknown < 0) fail("no unknown piece");

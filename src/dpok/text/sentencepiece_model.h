@@ -80,7 +80,8 @@ class SentencePieceModel {
   // one UTF-8 character.
   size_t prefix_length(std::string_view text, size_t pos, bool& freeze) const;
   std::vector<std::pair<std::string_view, int32_t>> encode_bpe(std::string_view normalized) const;
-  std::vector<std::pair<std::string_view, int32_t>> encode_unigram(std::string_view normalized) const;
+  std::vector<std::pair<std::string_view, int32_t>> encode_unigram(
+      std::string_view normalized) const;
 
   std::string file_;
   std::vector<Piece> pieces_;
@@ -88,7 +89,7 @@ class SentencePieceModel {
   bool treat_whitespace_as_suffix_ = false;
   bool byte_fallback_ = false;
   int32_t unk_id_ = -1, bos_id_ = -1, eos_id_ = -1, pad_id_ = -1;
-  int32_t unknown_ = -1;  // the piece of type unknown (what the encoder emits)
+  int32_t unknown_ = -1;                      // the piece of type unknown (what the encoder emits)
   std::array<std::string, 4> special_names_;  // trainer_spec unk/bos/eos/pad_piece
   std::string unk_surface_ = " \xE2\x81\x87 ";
   std::string normalizer_name_;
