@@ -159,7 +159,7 @@ at::Tensor chunked_sequence_mean(const at::Tensor& mask, int64_t chunk_size,
     const auto local = flat_mask.narrow(0, start, n).nonzero().reshape({-1});
     if (local.size(0) == 0) continue;
     accumulator.add(per_chunk(static_cast<size_t>(c), local),
-                    at::floor_divide(local + start, length));
+                    at::div(local + start, length, "floor"));
   }
   return accumulator.per_sequence();
 }
