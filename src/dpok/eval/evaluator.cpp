@@ -1,0 +1,117 @@
+// Batched, gradient-free scoring of preference records (evaluator.h).
+#include "dpok/eval/evaluator.h"
+
+#include <torch/types.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <sstream>
+
+#include "dpok/core/error.h"
+#include "dpok/data/batch.h"
+#include "dpok/data/dataset.h"
+#include "dpok/objective/semantic.h"
+#include "dpok/text/tokenizer.h"
+#include "dpok/train/config.h"
+#include "dpok/train/forward.h"
+
+namespace dpok::eval {
+
+ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::PreferenceRecord> records,
+                        const ScoreOptions& options) {
+  if (records.empty()) DPOK_THROW(ConfigError, "eval", "no preference records to score");
+  if (options.batch_size < 1) {
+    DPOK_THROW(ConfigError, "eval", "batch size must be >= 1, got {}", options.batch_size);
+  }
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const auto device = model->options().device();
+  ScoredPairs out;
+  std::vector<at::Tensor> prompts, chosen, rejected;
+  for (std::size_t start = 0; start < records.size();
+       start += static_cast<std::size_t>(options.batch_size)) {
+    const auto end = std::min(records.size(), start + static_cast<std::size_t>(options.batch_size));
+    std::vector<const data::PreferenceRecord*> batch_records;
+    for (auto i = start; i < end; ++i) batch_records.push_back(&records[i]);
+    const auto batch = data::collate(batch_records, options.pad_id, /*pad_to_multiple_of_8=*/false);
+    const auto completion = batch.completion_mask.to(device);
+    const auto scores = train::score_sequences(model, batch.input_ids.to(device),
+                                               batch.attention_mask.to(device), completion,
+                                               /*chunk_rows=*/0);
+    const auto logps = scores.logps.to(at::kCPU, at::kDouble).contiguous();
+    const auto b = static_cast<std::int64_t>(batch_records.size());
+    const double* values = logps.data_ptr<double>();
+    out.chosen_logps.insert(out.chosen_logps.end(), values, values + b);
+    out.rejected_logps.insert(out.rejected_logps.end(), values + b, values + 2 * b);
+    if (options.embeddings) {
+      const auto pooled = objective::pool_pair_embeddings(scores.hidden.to(at::kFloat),
+                                                          batch.prompt_mask.to(device), completion);
+      prompts.push_back(pooled.prompt.cpu());
+      chosen.push_back(pooled.chosen.cpu());
+      rejected.push_back(pooled.rejected.cpu());
+    }
+  }
+  if (options.embeddings) {
+    out.prompt_embedding = at::cat(prompts, 0);
+    out.chosen_embedding = at::cat(chosen, 0);
+    out.rejected_embedding = at::cat(rejected, 0);
+  }
+  return out;
+}
+
+void check_vocabulary(const model::CausalLM& model, const text::Tokenizer& tokenizer,
+                      const std::string& model_name) {
+  const auto model_vocab = model->config().vocab_size;
+  const auto tokenizer_vocab = static_cast<std::int64_t>(tokenizer.vocab_size());
+  if (tokenizer_vocab > model_vocab) {
+    DPOK_THROW(ConfigError, "eval",
+               "{}: the tokenizer has {} tokens but the checkpoint's vocabulary has {}; this "
+               "tokenizer does not belong to this model (pass --tokenizer)",
+               model_name, tokenizer_vocab, model_vocab);
+  }
+}
+
+}  // namespace dpok::eval
+
+namespace dpok::eval {
+
+std::vector<data::PreferenceRecord> load_records(const RecordSource& source,
+                                                 const text::Tokenizer& tokenizer) {
+  data::DataConfig config;
+  std::string item;
+  for (std::istringstream in(source.spec); std::getline(in, item, ',');) {
+    if (!item.empty()) config.train_files.push_back(item);
+  }
+  config.eval_fraction = source.eval_fraction;
+  config.max_length = source.max_length;
+  config.max_prompt_length = source.max_prompt_length;
+  config.truncation_mode = source.truncation_mode;
+  config.on_bad_record = source.on_bad_record;
+  config.cache = source.cache;
+  config.validate();
+  auto splits = data::load_preference_data(config, tokenizer, source.seed);
+  auto records =
+      source.eval_fraction > 0.0 ? std::move(splits.eval.records) : std::move(splits.train.records);
+  if (records.empty()) {
+    DPOK_THROW(ConfigError, "eval", "no preference records left in '{}' (eval_fraction {})",
+               source.spec, source.eval_fraction);
+  }
+  if (source.sample > 0 && static_cast<std::size_t>(source.sample) < records.size()) {
+    std::mt19937_64 generator(source.seed);
+    std::shuffle(records.begin(), records.end(), generator);
+    records.resize(static_cast<std::size_t>(source.sample));
+    std::sort(records.begin(), records.end(),
+              [](const auto& a, const auto& b) { return a.source_index < b.source_index; });
+  }
+  return records;
+}
+
+std::string default_reference(const std::string& model_dir) {
+  const auto file = std::filesystem::path(model_dir) / "dpok_config.yaml";
+  if (!std::filesystem::exists(file)) return "";
+  const auto config = train::TrainConfig::load(file);
+  return config.ref_model.empty() ? config.model : config.ref_model;
+}
+
+}  // namespace dpok::eval

@@ -1,0 +1,78 @@
+// Scoring preference records with a model, for `dpok eval` and `dpok select`: per-pair sequence
+// log-probs (summed over completion tokens, objective.md §0) and mean-pooled final hidden states
+// of the prompt and both completions (objective.md §3, `policy` source), in batches without
+// gradients.
+//
+// Does: collate → one concatenated [chosen; rejected] forward per batch (train::score_sequences)
+// → log-probs and pooled embeddings. Does not: compute metrics (stats.h, classification.h), load
+// models or data, or pick devices (batches go to the model's device).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dpok/data/record.h"
+#include "dpok/model/causal_lm.h"
+
+namespace dpok::text {
+class Tokenizer;
+}
+
+namespace dpok::eval {
+
+struct ScoredPairs {
+  std::vector<double> chosen_logps;    // [N] ℓ(y⁺)
+  std::vector<double> rejected_logps;  // [N] ℓ(y⁻)
+  // Mean-pooled final hidden states (after the final norm), fp32 on the CPU, not normalised;
+  // undefined when ScoreOptions::embeddings is false.
+  at::Tensor prompt_embedding, chosen_embedding, rejected_embedding;  // [N, H]
+};
+
+struct ScoreOptions {
+  std::int64_t batch_size = 8;  // pairs per forward
+  std::int64_t pad_id = 0;
+  bool embeddings = true;
+};
+
+// Scores `records` in order. Throws ConfigError when there are no records or batch_size < 1,
+// and whatever the model throws for out-of-range token ids.
+ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::PreferenceRecord> records,
+                        const ScoreOptions& options);
+
+// Refuses a tokenizer whose ids the model cannot embed: ConfigError naming both sizes when the
+// tokenizer's vocabulary is larger than the model's. (A model vocabulary padded beyond the
+// tokenizer's, as Qwen's, is accepted.)
+void check_vocabulary(const model::CausalLM& model, const text::Tokenizer& tokenizer,
+                      const std::string& model_name);
+
+}  // namespace dpok::eval
+
+namespace dpok::eval {
+
+// Where `dpok eval` / `dpok select` read their preference records from.
+struct RecordSource {
+  std::string spec;               // file, glob, or comma-separated list of them
+  double eval_fraction = 0.0;     // > 0: use the seeded held-out split, as training does
+  std::uint64_t seed = 42;        // split and sampling seed (the trainer's default seed)
+  std::int64_t max_length = 512;  // TrainConfig defaults
+  std::int64_t max_prompt_length = 256;
+  std::string truncation_mode = "keep_end";
+  std::string on_bad_record = "error";
+  std::int64_t sample = 0;  // > 0: a seeded random subset of this many records
+  bool cache = true;        // use the data subsystem's tokenization cache
+};
+
+// Loads, tokenizes (through the data cache) and optionally splits and samples the records.
+// Throws ConfigError when no record remains, plus the data subsystem's errors.
+std::vector<data::PreferenceRecord> load_records(const RecordSource& source,
+                                                 const text::Tokenizer& tokenizer);
+
+// The reference of a checkpoint written by `dpok train`: its dpok_config.yaml's ref_model, else
+// its model (the policy's starting weights). Empty when `model_dir` holds no dpok_config.yaml.
+std::string default_reference(const std::string& model_dir);
+
+}  // namespace dpok::eval
