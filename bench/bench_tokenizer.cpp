@@ -1,6 +1,7 @@
 // Tokenizer encoding throughput (MB/s of UTF-8 input) on the HH-RLHF test texts with the llama3
 // and qwen3 tokenizer.json files, on one thread and on all cores (encode_batch). Baseline in
-// the same run: libsentencepiece (Llama-2 model) encoding the same texts on one thread.
+// the same run: the Llama-2 SentencePiece .model (SentencePiece BPE, a different algorithm on
+// the same interface) encoding the same texts on one thread.
 //
 //   DPOK_ASSETS=../shared/assets build/bench_tokenizer
 #include <benchmark/benchmark.h>
