@@ -36,7 +36,9 @@ at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos,
                                      const at::Tensor& sin, const AttentionBias& bias,
                                      KVCache* cache, int64_t layer) {
   auto h = x + self_attn(input_layernorm(x), cos, sin, bias, cache, layer);
-  return h + mlp(post_attention_layernorm(h));
+  auto update = mlp(post_attention_layernorm(h));
+  // Without autograd, accumulate into h (a fresh tensor) rather than allocating another [B, T, H].
+  return at::GradMode::is_enabled() ? h + update : h.add_(update);
 }
 
 DecoderImpl::DecoderImpl(const ModelConfig& config, const at::TensorOptions& options) {

@@ -32,7 +32,10 @@ MlpImpl::MlpImpl(int64_t hidden_size, int64_t intermediate_size, const at::Tenso
 }
 
 at::Tensor MlpImpl::forward(const at::Tensor& x) {
-  return down_proj(at::silu(gate_proj(x)) * up_proj(x));
+  if (at::GradMode::is_enabled()) return down_proj(at::silu(gate_proj(x)) * up_proj(x));
+  // Inference: reuse the gate buffer instead of allocating two more [B, T, I] tensors.
+  auto gate = gate_proj(x);
+  return down_proj(at::silu_(gate).mul_(up_proj(x)));
 }
 
 }  // namespace dpok::model

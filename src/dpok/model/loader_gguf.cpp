@@ -131,6 +131,7 @@ void load_tensor(torch::OrderedDict<std::string, at::Tensor>& params, const Mode
                param->size(1));
   }
   load_parameter(*param, meta_to_hf_rope_rows(value, heads), gguf_name, file.path().string());
+  release_view_pages(view);
 }
 
 }  // namespace

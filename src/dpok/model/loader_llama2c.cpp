@@ -71,6 +71,7 @@ void load_view(at::Tensor& param, const io::TensorView& view, RopeRows rope,
                source, view.name, io::shape_string(view.shape), param.size(0), param.size(1));
   }
   load_parameter(param, meta_to_hf_rope_rows(value, heads), view.name, source);
+  release_view_pages(view);
 }
 
 }  // namespace

@@ -4,6 +4,11 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #include "dpok/core/error.h"
 #include "dpok/model/shape.h"
 
@@ -91,6 +96,21 @@ void load_parameter(at::Tensor& param, const at::Tensor& value, const std::strin
 
 void load_parameter(at::Tensor& param, const io::TensorView& view, const std::string& source) {
   load_parameter(param, tensor_from_view(view), view.name, source);
+  release_view_pages(view);  // copy_ above is synchronous, also to a device
+}
+
+void release_view_pages(const io::TensorView& view) {
+#if defined(__linux__)
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<std::uintptr_t>(view.data);
+  const auto first = (begin + page - 1) / page * page;
+  const auto last = (begin + view.nbytes) / page * page;
+  if (view.data == nullptr || last <= first) return;
+  // Advice only: failure leaves the pages cached, which is harmless.
+  madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+#else
+  (void)view;
+#endif
 }
 
 at::Tensor meta_to_hf_rope_rows(const at::Tensor& weight, int64_t heads) {

@@ -27,6 +27,12 @@ at::Tensor tensor_from_view(const io::TensorView& view);
 // recording autograd history. Throws FormatError naming `source`, the tensor and both shapes.
 void load_parameter(at::Tensor& param, const io::TensorView& view, const std::string& source);
 
+// Tells the kernel that the pages lying wholly inside `view`'s bytes are no longer needed, so
+// the file-backed pages a load has just copied do not stay resident next to the parameters (peak
+// RSS ~ one copy of the weights instead of two). The mapping stays valid: it is private and
+// read-only, so a later read simply faults the page in from the file again. No-op off Linux.
+void release_view_pages(const io::TensorView& view);
+
 // Same, for a tensor already converted (e.g. permuted). Throws FormatError like load_parameter.
 void load_parameter(at::Tensor& param, const at::Tensor& value, const std::string& name,
                     const std::string& source);
