@@ -4,12 +4,14 @@
 // reference log-probs, and with the HMK semantic term; and in the same run the same step written
 // TRL-style in PyTorch Python (bench/python/dpo_step.py, Debian's /usr/bin/python3).
 //
-//   build/bench_train                      (DPOK_BENCH_SMALL=1 for a quick smoke run)
+//   build/bench_train   (run from the repository root; DPOK_BENCH_STEPS=N timed steps per variant,
+//                        default 3; DPOK_BENCH_SMALL=1 for a quick smoke run)
 //
 // Results and the command are recorded in docs/benchmarks.md, section "train".
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +32,12 @@ using namespace dpok;
 
 bool small() {
   return std::getenv("DPOK_BENCH_SMALL") != nullptr;
+}
+
+// Timed steps per variant (after one warmup step): DPOK_BENCH_STEPS, default 3.
+int64_t timed_steps() {
+  const char* env = std::getenv("DPOK_BENCH_STEPS");
+  return env != nullptr ? std::max<int64_t>(1, std::atoll(env)) : 3;
 }
 
 model::ModelConfig llama_config() {
@@ -154,10 +162,10 @@ void run_python(benchmark::State& state, bool cached) {
   const auto config = llama_config();
   std::string cmd = fmt::format(
       "/usr/bin/python3 bench/python/dpo_step.py --vocab {} --hidden {} --intermediate {} "
-      "--layers {} --heads {} --kv-heads {} --pairs {} --tokens {} --threads {} --steps 3{}",
+      "--layers {} --heads {} --kv-heads {} --pairs {} --tokens {} --threads {} --steps {}{}",
       config.vocab_size, config.hidden_size, config.intermediate_size, config.num_hidden_layers,
       config.num_attention_heads, config.num_key_value_heads, kPairs, kTokens, kThreads,
-      cached ? " --cached-reference" : "");
+      timed_steps(), cached ? " --cached-reference" : "");
   std::string output;
   if (FILE* pipe = popen(cmd.c_str(), "r")) {
     std::array<char, 4096> buffer{};
@@ -190,9 +198,9 @@ void BM_PythonStepCachedRef(benchmark::State& state) {
 }
 
 // Online first: its peak RSS is the process's before the other variants add their models.
-BENCHMARK(BM_DpokStepOnline)->Unit(benchmark::kSecond)->Iterations(3);
-BENCHMARK(BM_DpokStepCachedRef)->Unit(benchmark::kSecond)->Iterations(3);
-BENCHMARK(BM_DpokStepHmk)->Unit(benchmark::kSecond)->Iterations(3);
+BENCHMARK(BM_DpokStepOnline)->Unit(benchmark::kSecond)->Iterations(timed_steps());
+BENCHMARK(BM_DpokStepCachedRef)->Unit(benchmark::kSecond)->Iterations(timed_steps());
+BENCHMARK(BM_DpokStepHmk)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_PythonStepOnline)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
 BENCHMARK(BM_PythonStepCachedRef)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
 
