@@ -23,8 +23,11 @@ AttentionBias make_attention_bias(const at::Tensor& padding_mask, int64_t T, int
   const int64_t S = past + T;
   const bool padded = padding_mask.defined() && !padding_mask.to(at::kBool).all().item<bool>();
   if (!padded) {
-    if (past == 0) return {std::nullopt, true};
-    if (T == 1) return {std::nullopt, false};  // one query sees every cached key
+    // With fused SDPA (LibTorch 2.x) plain causal attention needs no mask tensor. The 1.13
+    // fallback would rebuild a boolean mask and masked_fill the scores in every layer; one
+    // additive mask per forward, shared by all layers, is cheaper there.
+    if (past == 0 && compat::kHasSdpa) return {std::nullopt, true};
+    if (T == 1 && past > 0) return {std::nullopt, false};  // one query sees every cached key
   }
   // Query i sits at position past + i and sees keys j <= past + i.
   auto keep = at::ones({T, S}, options.dtype(at::kBool)).tril(past).view({1, 1, T, S});
