@@ -465,7 +465,10 @@ Value builtin_range(CallArgs& args) {
     throw RuntimeError("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).");
   }
   List out;
-  for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.emplace_back(i);
+  for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
+    out.emplace_back(i);
+    if (__builtin_add_overflow(i, step, &i)) break;  // the next value would pass int64 anyway
+  }
   return Value::list(std::move(out));
 }
 

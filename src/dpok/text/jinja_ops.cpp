@@ -98,8 +98,11 @@ Value repeat(const Value& seq, const Value& count, size_t max_size) {
     return Value(std::move(out));
   }
   const List& items = seq.as_list();
-  if (n > 0 && !items.empty() && static_cast<uint64_t>(n) > max_size / items.size()) {
-    throw RuntimeError(fmt::format("list repetition exceeds {} items", max_size));
+  // Items are copied (strings included), so bound the bytes the repetition would allocate.
+  size_t bytes = 0;
+  for (const Value& v : items) bytes += sizeof(Value) + (v.is_string() ? v.as_string().size() : 0);
+  if (n > 0 && bytes > 0 && static_cast<uint64_t>(n) > max_size / bytes) {
+    throw RuntimeError(fmt::format("list repetition exceeds {} bytes", max_size));
   }
   List out;
   for (int64_t i = 0; i < n; ++i) out.insert(out.end(), items.begin(), items.end());
