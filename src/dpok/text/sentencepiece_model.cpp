@@ -121,6 +121,96 @@ constexpr int hex_digit(char c) {
   return c >= '0' && c <= '9' ? c - '0' : (c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1);
 }
 
+// The TrainerSpec fields dpok reads, with protobuf's defaults.
+struct TrainerFields {
+  int32_t model_type = 1;
+  bool treat_whitespace_as_suffix = false;
+  bool byte_fallback = false;
+  std::string unk_surface = " \xE2\x81\x87 ";
+  std::array<std::string, 4> names = {"<unk>", "<s>", "</s>", "<pad>"};  // unk/bos/eos/pad_piece
+};
+
+// The NormalizerSpec fields dpok reads, with protobuf's defaults.
+struct NormalizerFields {
+  std::string name;
+  bool has_charsmap = false;
+  bool add_dummy_prefix = true;
+  bool remove_extra_whitespaces = true;
+  bool escape_whitespaces = true;
+};
+
+// SentencePiece {piece = 1, score = 2, type = 3}.
+void read_piece(WireReader& in, SentencePieceModel::Piece& out, size_t index) {
+  while (!in.done()) {
+    int wire = 0;
+    const uint32_t field = in.key(wire);
+    if (field == 1) {
+      in.expect(wire, kLengthDelimited, field, "SentencePiece");
+      out.text = std::string(in.bytes());
+    } else if (field == 2) {
+      in.expect(wire, kFixed32, field, "SentencePiece");
+      out.score = in.fixed32_float();
+    } else if (field == 3) {
+      in.expect(wire, kVarint, field, "SentencePiece");
+      const size_t at = in.position();
+      const int32_t type = in.int32();
+      if (type < 1 || type > 6) {
+        in.fail_at(at, fmt::format("piece {} has type {}, expected 1..6", index, type));
+      }
+      out.type = static_cast<SentencePieceModel::PieceType>(type);
+    } else {
+      in.skip(wire, field);
+    }
+  }
+}
+
+void read_trainer_spec(WireReader& in, TrainerFields& out) {
+  while (!in.done()) {
+    int wire = 0;
+    const uint32_t field = in.key(wire);
+    const auto check = [&](int expected) { in.expect(wire, expected, field, "TrainerSpec"); };
+    if (field == 3) {
+      check(kVarint);
+      out.model_type = in.int32();
+    } else if (field == 24 || field == 35) {
+      check(kVarint);
+      (field == 24 ? out.treat_whitespace_as_suffix : out.byte_fallback) = in.boolean();
+    } else if (field == 44) {
+      check(kLengthDelimited);
+      out.unk_surface = std::string(in.bytes());
+    } else if (field >= 45 && field <= 48) {
+      check(kLengthDelimited);
+      out.names[field - 45] = std::string(in.bytes());
+    } else {
+      in.skip(wire, field);
+    }
+  }
+}
+
+// NormalizerSpec {name = 1, precompiled_charsmap = 2, add_dummy_prefix = 3,
+// remove_extra_whitespaces = 4, escape_whitespaces = 5}.
+void read_normalizer_spec(WireReader& in, NormalizerFields& out) {
+  while (!in.done()) {
+    int wire = 0;
+    const uint32_t field = in.key(wire);
+    const auto check = [&](int expected) { in.expect(wire, expected, field, "NormalizerSpec"); };
+    if (field == 1) {
+      check(kLengthDelimited);
+      out.name = std::string(in.bytes());
+    } else if (field == 2) {
+      check(kLengthDelimited);
+      out.has_charsmap = !in.bytes().empty();
+    } else if (field >= 3 && field <= 5) {
+      check(kVarint);
+      const bool value = in.boolean();
+      (field == 3 ? out.add_dummy_prefix
+                  : (field == 4 ? out.remove_extra_whitespaces : out.escape_whitespaces)) = value;
+    } else {
+      in.skip(wire, field);
+    }
+  }
+}
+
 }  // namespace
 
 int byte_piece_value(std::string_view piece) {
@@ -137,8 +227,8 @@ SentencePieceModel::SentencePieceModel(std::string_view bytes, const std::string
 
 void SentencePieceModel::parse_model(std::string_view bytes) {
   // ModelProto {pieces = 1, trainer_spec = 2, normalizer_spec = 3, denormalizer_spec = 5}.
-  // The special-piece names default as in sentencepiece's TrainerSpec.
-  std::string unk_piece = "<unk>", bos_piece = "<s>", eos_piece = "</s>", pad_piece = "<pad>";
+  TrainerFields trainer;
+  NormalizerFields normalizer, denormalizer;
   WireReader model(bytes, file_, 0);
   while (!model.done()) {
     int wire = 0;
@@ -150,106 +240,30 @@ void SentencePieceModel::parse_model(std::string_view bytes) {
     model.expect(wire, kLengthDelimited, field, "ModelProto");
     const std::string_view body = model.bytes();
     WireReader sub(body, file_, model.offset() - body.size());
-    if (field == 1) pieces_.emplace_back();
-    while (!sub.done()) {
-      int w = 0;
-      const uint32_t f = sub.key(w);
-      if (field == 1) {  // SentencePiece {piece = 1, score = 2, type = 3}
-        if (f == 1) {
-          sub.expect(w, kLengthDelimited, f, "SentencePiece");
-          pieces_.back().text = std::string(sub.bytes());
-        } else if (f == 2) {
-          sub.expect(w, kFixed32, f, "SentencePiece");
-          pieces_.back().score = sub.fixed32_float();
-        } else if (f == 3) {
-          sub.expect(w, kVarint, f, "SentencePiece");
-          const size_t at = sub.position();
-          const int32_t type = sub.int32();
-          if (type < 1 || type > 6) {
-            sub.fail_at(
-                at, fmt::format("piece {} has type {}, expected 1..6", pieces_.size() - 1, type));
-          }
-          pieces_.back().type = static_cast<PieceType>(type);
-        } else {
-          sub.skip(w, f);
-        }
-      } else if (field == 2) {  // TrainerSpec
-        const auto int_field = [&](int32_t& out) {
-          sub.expect(w, kVarint, f, "TrainerSpec");
-          out = sub.int32();
-        };
-        const auto bool_field = [&](bool& out) {
-          sub.expect(w, kVarint, f, "TrainerSpec");
-          out = sub.boolean();
-        };
-        const auto string_field = [&](std::string& out) {
-          sub.expect(w, kLengthDelimited, f, "TrainerSpec");
-          out = std::string(sub.bytes());
-        };
-        switch (f) {
-          case 3:
-            int_field(model_type_);
-            break;
-          case 24:
-            bool_field(treat_whitespace_as_suffix_);
-            break;
-          case 35:
-            bool_field(byte_fallback_);
-            break;
-          case 44:
-            string_field(unk_surface_);
-            break;
-          case 45:
-            string_field(unk_piece);
-            break;
-          case 46:
-            string_field(bos_piece);
-            break;
-          case 47:
-            string_field(eos_piece);
-            break;
-          case 48:
-            string_field(pad_piece);
-            break;
-          default:
-            sub.skip(w, f);
-        }
-      } else {  // NormalizerSpec {name = 1, precompiled_charsmap = 2, add_dummy_prefix = 3, ...}
-        const bool denormalizer = field == 5;
-        const auto bool_field = [&](bool& out) {
-          sub.expect(w, kVarint, f, "NormalizerSpec");
-          const bool value = sub.boolean();
-          if (!denormalizer) out = value;
-        };
-        if (f == 1) {
-          sub.expect(w, kLengthDelimited, f, "NormalizerSpec");
-          const std::string name(sub.bytes());
-          if (!denormalizer) normalizer_name_ = name;
-        } else if (f == 2) {
-          sub.expect(w, kLengthDelimited, f, "NormalizerSpec");
-          const bool charsmap = !sub.bytes().empty();
-          (denormalizer ? has_denormalizer_charsmap_ : has_charsmap_) = charsmap;
-        } else if (f == 3) {
-          bool_field(add_dummy_prefix_);
-        } else if (f == 4) {
-          bool_field(remove_extra_whitespaces_);
-        } else if (f == 5) {
-          bool_field(escape_whitespaces_);
-        } else {
-          sub.skip(w, f);
-        }
-      }
+    if (field == 1) {
+      pieces_.emplace_back();
+      read_piece(sub, pieces_.back(), pieces_.size() - 1);
+    } else if (field == 2) {
+      read_trainer_spec(sub, trainer);
+    } else {
+      read_normalizer_spec(sub, field == 3 ? normalizer : denormalizer);
     }
   }
-  special_names_ = {unk_piece, bos_piece, eos_piece, pad_piece};
+  model_type_ = trainer.model_type;
+  treat_whitespace_as_suffix_ = trainer.treat_whitespace_as_suffix;
+  byte_fallback_ = trainer.byte_fallback;
+  unk_surface_ = trainer.unk_surface;
+  special_names_ = trainer.names;
+  normalizer_name_ = normalizer.name;
+  has_charsmap_ = normalizer.has_charsmap;
+  has_denormalizer_charsmap_ = denormalizer.has_charsmap;
+  add_dummy_prefix_ = normalizer.add_dummy_prefix;
+  remove_extra_whitespaces_ = normalizer.remove_extra_whitespaces;
+  escape_whitespaces_ = normalizer.escape_whitespaces;
 }
 
-// The checks of sentencepiece's ModelInterface::InitializePieces, then the lookup tables.
-void SentencePieceModel::validate() {
-  const auto fail = [&](const std::string& what) {
-    DPOK_THROW(FormatError, "tokenizer", "{}: not a SentencePiece model: {}", file_, what);
-  };
-  if (pieces_.empty()) fail("no pieces");
+// Features dpok cannot reproduce exactly are refused, never approximated.
+void SentencePieceModel::check_supported() const {
   if (model_type_ != 1 && model_type_ != 2) {
     DPOK_THROW(UnsupportedError, "tokenizer",
                "{}: SentencePiece model_type {} is not supported (unigram = 1 and BPE = 2 are)",
@@ -265,6 +279,15 @@ void SentencePieceModel::validate() {
     DPOK_THROW(UnsupportedError, "tokenizer",
                "{}: SentencePiece treat_whitespace_as_suffix is not supported", file_);
   }
+}
+
+// The checks of sentencepiece's ModelInterface::InitializePieces, then the lookup tables.
+void SentencePieceModel::validate() {
+  const auto fail = [&](const std::string& what) {
+    DPOK_THROW(FormatError, "tokenizer", "{}: not a SentencePiece model: {}", file_, what);
+  };
+  if (pieces_.empty()) fail("no pieces");
+  check_supported();
   byte_ids_.fill(-1);
   byte_value_.assign(pieces_.size(), -1);
   int32_t unknown = -1;

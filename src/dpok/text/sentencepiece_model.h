@@ -8,11 +8,11 @@
 // libraries").
 //
 // Does: parse pieces {piece, score, type}, the trainer_spec and normalizer_spec fields encoding
-// needs; encode exactly as sentencepiece 0.1.9x's EncodeAsIds does for BPE and unigram models
+// needs; encode exactly as sentencepiece 0.1.97's EncodeAsIds does for BPE and unigram models
 // with the identity normalizer (dummy prefix, extra-whitespace removal, U+2581 escaping,
 // user-defined pieces, byte fallback, unknown runs); decode like DecodeIds.
-// Does not: precompiled-charsmap normalizers (nmt_nfkc, ...), word/char models, whitespace as
-// suffix, sampling or n-best: these are refused with UnsupportedError naming the file.
+// Does not: precompiled-charsmap normalizers (nmt_nfkc, ...), word/char models or whitespace as
+// suffix (refused with UnsupportedError naming the file); sampling, n-best, offsets (no API).
 //
 // Errors: FormatError "<file>: not a SentencePiece model: <what> at byte <offset>" for malformed
 // files; UnsupportedError for the features above. All methods are const and thread-safe.
@@ -75,6 +75,7 @@ class SentencePieceModel {
 
   void parse_model(std::string_view bytes);
   void validate();
+  void check_supported() const;
   void build_trie();
   // sentencepiece's PrefixMatcher: the longest user-defined piece at `pos` (freeze = true), else
   // one UTF-8 character.
