@@ -56,8 +56,8 @@ std::vector<std::string> curve_metrics(const std::vector<RunData>& runs) {
   for (const auto& run : runs) {
     for (const auto& record : run.records) {
       for (const auto& [key, value] : record.values) {
-        if (starts_with(key, kHmkPrefix)) continue;
-        seen.insert(starts_with(key, kEvalPrefix) ? key.substr(5) : key);
+        const auto name = starts_with(key, kEvalPrefix) ? key.substr(5) : key;
+        if (!starts_with(name, kHmkPrefix)) seen.insert(name);
       }
     }
   }
