@@ -63,6 +63,20 @@ TEST(KernelMetrics, RejectsDegenerateInput) {
   EXPECT_THROW(kernel_metrics("rbf", rbf, x, x, at::randn({4, 3}, at::kDouble)), ConfigError);
 }
 
+TEST(KernelMetrics, LinearAndRbfShareTatOnUnitVectorsWithTies) {
+  at::manual_seed(4);
+  auto unit = [](at::Tensor x) { return x / x.norm(2, {1}, true); };
+  const auto x = unit(at::randn({40, 6}, at::kDouble));
+  auto pos = unit(at::randn({40, 6}, at::kDouble));
+  auto neg = unit(at::randn({40, 6}, at::kDouble));
+  neg.slice(0, 0, 15).copy_(pos.slice(0, 0, 15));  // 15 tied records: m = 0 up to rounding
+  const auto lin = kernel_metrics("linear", linear, x, pos, neg);
+  const auto rb = kernel_metrics("rbf", rbf, x, pos, neg);
+  EXPECT_DOUBLE_EQ(lin.tat, rb.tat);
+  EXPECT_LE(lin.tat, 25.0 / 40.0);
+  EXPECT_NEAR(lin.nag, rb.nag, 1e-9);
+}
+
 KernelMetrics make(const std::string& name, double nag, double pnav, double tat) {
   KernelMetrics m;
   m.kernel = name;

@@ -45,7 +45,10 @@ KernelMetrics kernel_metrics(const std::string& name, const LogKernelFn& log_ker
   m.records = n;
   m.mean_margin = margin.mean().item<double>();
   m.pnav = margin.var(/*unbiased=*/false).item<double>();
-  m.tat = (margin > 0.0).to(at::kDouble).mean().item<double>();
+  // Margins within rounding of 0 are ties, not agreements: mathematically equal margins (e.g.
+  // linear and rbf on unit vectors, objective.md §7) must give the same TAT.
+  const double tie = kTieTolerance * std::max(1.0, margin.abs().max().item<double>());
+  m.tat = (margin > tie).to(at::kDouble).mean().item<double>();
   m.pnd = (1.0 - normalised.exp()).mean().item<double>();
   if (!(m.pnav > 0.0)) {
     DPOK_THROW(ConfigError, "select",

@@ -20,12 +20,15 @@ using LogKernelFn = std::function<at::Tensor(const at::Tensor& u, const at::Tens
 // The fewest records the kernel metrics are computed from; fewer throw ConfigError.
 inline constexpr std::int64_t kMinKernelRecords = 3;
 
+// |m_i| at or below this (relative to max |m|, at least absolute) counts as a tie for TAT.
+inline constexpr double kTieTolerance = 1e-9;
+
 struct KernelMetrics {
   std::string kernel;
   std::int64_t records = 0;
   double pnd = 0.0;   // mean 1 − K̃(e⁺, e⁻), K̃ normalised to K̃(u, u) = 1
   double pnav = 0.0;  // Var(m_i) (population variance)
-  double tat = 0.0;   // fraction of records with m_i > 0
+  double tat = 0.0;   // fraction of records with m_i > 0 (beyond kTieTolerance)
   double nag = 0.0;   // mean(m_i) / std(m_i)
   double mean_margin = 0.0;
 };
