@@ -144,9 +144,11 @@ void run_validation(const SelectOptions& o, const select::Selection& s) {
                              outcomes[i].accuracy, outcomes[i].low, outcomes[i].high);
   }
   if (!outcomes.empty()) {
-    std::cout << (outcomes.front().label.rfind("recommended", 0) == 0
-                      ? "  the rule's pick ranks first on this data\n"
-                      : "  the rule's pick does not rank first on this data\n");
+    const bool pick_first = outcomes.front().label.rfind("recommended", 0) == 0;
+    const bool tied = outcomes.size() > 1 && outcomes[1].accuracy == outcomes.front().accuracy;
+    std::cout << (tied         ? "  the top candidates tie on held-out accuracy\n"
+                  : pick_first ? "  the rule's pick ranks first on this data\n"
+                               : "  the rule's pick does not rank first on this data\n");
   }
 }
 
