@@ -163,12 +163,13 @@ int run_select(SelectOptions o) {
   const auto pad = tok->pad_id().value_or(-1);
   const auto scored = eval::score_pairs(reference, records, {o.batch_size, pad, true});
   select::Selection s;
-  // objective.md §3: embeddings are L2-normalised by default.
-  s.kernels =
-      select::score_kernels(select::default_kernel_candidates(scored.prompt_embedding.size(1)),
-                            objective::l2_normalize(scored.prompt_embedding),
-                            objective::l2_normalize(scored.chosen_embedding),
-                            objective::l2_normalize(scored.rejected_embedding), o.source.seed);
+  // objective.md §3: embeddings are L2-normalised by default; in fp64 so that margins that are
+  // mathematically equal (or 0, for identical completions) stay equal (§0: fp64 metrics).
+  s.kernels = select::score_kernels(
+      select::default_kernel_candidates(scored.prompt_embedding.size(1)),
+      objective::l2_normalize(scored.prompt_embedding.to(at::kDouble)),
+      objective::l2_normalize(scored.chosen_embedding.to(at::kDouble)),
+      objective::l2_normalize(scored.rejected_embedding.to(at::kDouble)), o.source.seed);
   s.divergence = select::measure_divergence(reference, records, o.batch_size, pad);
   std::vector<select::KernelMetrics> metrics;
   for (const auto& k : s.kernels) metrics.push_back(k.metrics);
