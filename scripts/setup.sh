@@ -13,6 +13,7 @@ PACKAGES=(
   libpcre2-dev libicu-dev libzstd-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy python3-jinja2 python3-sklearn python3-sentencepiece
+  chromium
 )
 
 if [[ "${DPOK_SKIP_APT:-0}" != "1" ]]; then
@@ -27,6 +28,10 @@ if [[ "${DPOK_SKIP_APT:-0}" != "1" ]]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
 fi
+
+# ccache: share hits across checkouts and through the precompiled header.
+export CCACHE_BASEDIR="$PWD"
+export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
 
 BUILD_DIR="${DPOK_BUILD_DIR:-build}"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${DPOK_CMAKE_ARGS:-}
