@@ -235,6 +235,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  dpok::configure_process(argv);
   register_all();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "dpok/core/torch/runtime.h"
 #include "dpok/model/causal_lm.h"
 #include "dpok/objective/objective.h"
 #include "dpok/objective/semantic.h"
@@ -66,12 +67,13 @@ struct Step {
   torch::Tensor ids, mask, completion, prompt;
   torch::Tensor cached_chosen, cached_rejected;
 
-  explicit Step(bool hmk) {
+  // A cached-reference step keeps no reference model, as the trainer does.
+  Step(bool hmk, bool cached) {
     torch::manual_seed(0);
     const auto config = llama_config();
     policy = model::CausalLM(config);
-    reference = model::CausalLM(config);
-    {
+    if (!cached) {
+      reference = model::CausalLM(config);
       torch::NoGradGuard no_grad;
       auto src = policy->parameters();
       auto dst = reference->parameters();
@@ -97,7 +99,9 @@ struct Step {
     cached_rejected = torch::zeros({kPairs});
   }
 
+  // The trainer's order: gradients are released before the forward, not after it.
   void run(bool cached) {
+    optimizer->zero_grad();
     auto pol = train::score_sequences(policy, ids, mask, completion, 0);
     objective::PairInputs in;
     in.policy_chosen_logps = pol.logps.narrow(0, 0, kPairs);
@@ -117,7 +121,6 @@ struct Step {
       in.chosen_embedding = e.chosen;
       in.rejected_embedding = e.rejected;
     }
-    optimizer->zero_grad();
     objective->forward(in).loss.backward();
     train::clip_grad_norm(optimizer->parameters(), 1.0);
     optimizer->step();
@@ -135,7 +138,7 @@ double process_cpu_seconds() {
 
 void run_dpok(benchmark::State& state, bool cached, bool hmk) {
   torch::set_num_threads(kThreads);
-  Step step(hmk);
+  Step step(hmk, cached);
   step.run(cached);  // warmup
   const double cpu_start = process_cpu_seconds();
   for (auto _ : state) step.run(cached);
@@ -158,14 +161,16 @@ void BM_DpokStepHmk(benchmark::State& state) {
 }
 
 // Runs the Python baseline once (it times its own steps after a warmup) and reports its mean.
-void run_python(benchmark::State& state, bool cached) {
+// `env_prefix` sets its OpenMP wait policy: unset as its users run it, or PASSIVE as dpok runs
+// (runtime.h), so the code is also compared on equal terms.
+void run_python(benchmark::State& state, bool cached, const char* env_prefix) {
   const auto config = llama_config();
   std::string cmd = fmt::format(
-      "/usr/bin/python3 bench/python/dpo_step.py --vocab {} --hidden {} --intermediate {} "
+      "{} /usr/bin/python3 bench/python/dpo_step.py --vocab {} --hidden {} --intermediate {} "
       "--layers {} --heads {} --kv-heads {} --pairs {} --tokens {} --threads {} --steps {}{}",
-      config.vocab_size, config.hidden_size, config.intermediate_size, config.num_hidden_layers,
-      config.num_attention_heads, config.num_key_value_heads, kPairs, kTokens, kThreads,
-      timed_steps(), cached ? " --cached-reference" : "");
+      env_prefix, config.vocab_size, config.hidden_size, config.intermediate_size,
+      config.num_hidden_layers, config.num_attention_heads, config.num_key_value_heads, kPairs,
+      kTokens, kThreads, timed_steps(), cached ? " --cached-reference" : "");
   std::string output;
   if (FILE* pipe = popen(cmd.c_str(), "r")) {
     std::array<char, 4096> buffer{};
@@ -190,20 +195,37 @@ void run_python(benchmark::State& state, bool cached) {
   state.counters["peak_rss_MiB"] = result["peak_rss_bytes"].get<double>() / 1048576.0;
 }
 
+constexpr const char* kDefaultEnv = "env -u OMP_WAIT_POLICY";
+constexpr const char* kPassiveEnv = "env OMP_WAIT_POLICY=PASSIVE";
+
 void BM_PythonStepOnline(benchmark::State& state) {
-  run_python(state, false);
+  run_python(state, false, kDefaultEnv);
+}
+void BM_PythonStepOnlinePassiveOpenMP(benchmark::State& state) {
+  run_python(state, false, kPassiveEnv);
 }
 void BM_PythonStepCachedRef(benchmark::State& state) {
-  run_python(state, true);
+  run_python(state, true, kDefaultEnv);
 }
 
-// Online first: its peak RSS is the process's before the other variants add their models.
+// Peak RSS is per process: online runs first, so its figure is its own; run a single variant
+// (--benchmark_filter) for the others' own peaks.
 BENCHMARK(BM_DpokStepOnline)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_DpokStepCachedRef)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_DpokStepHmk)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_PythonStepOnline)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
+BENCHMARK(BM_PythonStepOnlinePassiveOpenMP)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->UseManualTime();
 BENCHMARK(BM_PythonStepCachedRef)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  configure_process(argv);
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -42,6 +42,45 @@ TEST(Optimizer, DecayOnlyTouchesMatrices) {
   EXPECT_DOUBLE_EQ(p[1].second[0].item<double>(), 1.0);
 }
 
+// The sliced in-place step must reproduce torch::optim::AdamW, including across slice borders
+// (the 1.5M-element parameter spans two slices) and for a non-contiguous parameter.
+TEST(Optimizer, StepMatchesLibraryAdamW) {
+  torch::manual_seed(0);
+  std::vector<torch::Tensor> ours = {torch::randn({1536, 1024}), torch::randn({7}),
+                                     torch::randn({6, 5}).t()};
+  std::vector<torch::Tensor> theirs;
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (size_t i = 0; i < ours.size(); ++i) {
+    theirs.push_back(ours[i].clone().requires_grad_());
+    ours[i].requires_grad_();
+    named.emplace_back(fmt::format("p{}", i), ours[i]);
+  }
+  const AdamWSettings settings{1e-2, 1e-3, 0.1};
+  Optimizer opt(named, {}, settings);
+  auto options = [&](double decay) {
+    return std::make_unique<torch::optim::AdamWOptions>(
+        torch::optim::AdamWOptions(settings.learning_rate).weight_decay(decay));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<torch::Tensor>{theirs[0], theirs[2]},
+                      options(settings.weight_decay));
+  groups.emplace_back(std::vector<torch::Tensor>{theirs[1]}, options(0.0));
+  torch::optim::AdamW reference(groups, torch::optim::AdamWOptions(settings.learning_rate));
+  for (int step = 0; step < 3; ++step) {
+    for (size_t i = 0; i < ours.size(); ++i) {
+      auto grad = torch::randn(ours[i].sizes());
+      ours[i].mutable_grad() = grad.clone();
+      theirs[i].mutable_grad() = grad.clone();
+    }
+    opt.step();
+    reference.step();
+  }
+  for (size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 0, 1e-7)) << "parameter " << i;
+  }
+  EXPECT_EQ(opt.adamw().state().size(), 3u);
+}
+
 TEST(ClipGradNorm, ScalesAboveThresholdOnly) {
   auto a = torch::zeros({2}).requires_grad_();
   auto b = torch::zeros({1}).requires_grad_();

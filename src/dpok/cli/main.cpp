@@ -17,6 +17,7 @@ std::vector<CommandEntry>& command_registry() {
 }  // namespace dpok::cli
 
 int main(int argc, char** argv) {
+  dpok::configure_process(argv);
   CLI::App app{"dpok: Direct Preference Optimization with DPO-Kernels, in C++ on LibTorch"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "dpok 0.1.0");

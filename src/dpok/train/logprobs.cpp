@@ -19,6 +19,9 @@ torch::ScalarType accumulate_dtype(const torch::Tensor& t) {
 }
 
 // Inputs are already restricted to labelled rows: hidden [M, H], weight [V, H], targets [M].
+// When all rows fit in one chunk, the forward keeps that chunk's logits for the backward instead
+// of recomputing them: the memory bound (one chunk) is the same and a [M, H] × [H, V] product
+// per step is saved.
 class ChunkedLogProbFunction : public torch::autograd::Function<ChunkedLogProbFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& hidden,
@@ -31,16 +34,18 @@ class ChunkedLogProbFunction : public torch::autograd::Function<ChunkedLogProbFu
     auto lse = torch::empty({rows}, opts);
     auto mean = torch::empty({rows}, opts);
     const auto weight_t = weight.t();
+    torch::Tensor kept;
     for (int64_t start = 0; start < rows; start += chunk_rows) {
       const int64_t end = std::min(rows, start + chunk_rows);
       auto logits = hidden.slice(0, start, end).matmul(weight_t).to(acc);  // [c, V]
+      if (end - start == rows) kept = logits;
       auto chunk_lse = logits.logsumexp(-1);
       auto picked = logits.gather(1, targets.slice(0, start, end).unsqueeze(1)).squeeze(1);
       logps.slice(0, start, end).copy_(picked - chunk_lse);
       lse.slice(0, start, end).copy_(chunk_lse);
       mean.slice(0, start, end).copy_(logits.mean(-1));
     }
-    ctx->save_for_backward({hidden, weight, targets, lse});
+    ctx->save_for_backward({hidden, weight, targets, lse, kept});
     ctx->saved_data["chunk_rows"] = chunk_rows;
     ctx->mark_non_differentiable({mean});
     return {logps, mean};
@@ -52,6 +57,7 @@ class ChunkedLogProbFunction : public torch::autograd::Function<ChunkedLogProbFu
     const auto& weight = saved[1];
     const auto& targets = saved[2];
     const auto& lse = saved[3];
+    const auto& kept = saved[4];
     const int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
     const auto acc = lse.scalar_type();
     auto grad = grad_outputs[0];
@@ -65,7 +71,8 @@ class ChunkedLogProbFunction : public torch::autograd::Function<ChunkedLogProbFu
       auto h = hidden.slice(0, start, end);
       auto g = grad.slice(0, start, end).unsqueeze(1);  // [c, 1]
       // d logp / d logits = onehot(target) − softmax(logits), recomputed from the saved lse.
-      auto probs = (h.matmul(weight_t).to(acc) - lse.slice(0, start, end).unsqueeze(1)).exp_();
+      auto logits = kept.defined() ? kept : h.matmul(weight_t).to(acc);
+      auto probs = (logits - lse.slice(0, start, end).unsqueeze(1)).exp_();
       auto grad_logits = probs.mul_(g.neg());
       grad_logits.scatter_add_(1, targets.slice(0, start, end).unsqueeze(1), g);
       auto grad_logits_w = grad_logits.to(weight.scalar_type());

@@ -4,6 +4,7 @@
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "dpok/core/error.h"
@@ -62,8 +63,50 @@ void Optimizer::zero_grad() {
   }
 }
 
+// torch::optim::AdamW's update, operation for operation, but in place and in slices of at most
+// kStepSlice elements. The library version allocates two temporaries the size of each parameter
+// (√v and √v/√(1−β₂ᵗ)), 2 × 98 MB for a 32000 × 768 embedding, while every gradient and moment
+// is alive. The state stays in the AdamW object in its own format, so saved optimizer
+// checkpoints are unchanged.
 void Optimizer::step() {
-  adamw_->step();
+  constexpr int64_t kStepSlice = int64_t{1} << 20;
+  torch::NoGradGuard no_grad;
+  auto& states = adamw_->state();
+  for (auto& group : adamw_->param_groups()) {
+    const auto& options = static_cast<const torch::optim::AdamWOptions&>(group.options());
+    const auto [beta1, beta2] = options.betas();
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      if (options.weight_decay() != 0) p.mul_(1 - options.lr() * options.weight_decay());
+      auto& slot = states[c10::guts::to_string(p.unsafeGetTensorImpl())];
+      if (!slot) {
+        auto fresh = std::make_unique<torch::optim::AdamWParamState>();
+        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+        slot = std::move(fresh);
+      }
+      auto& state = static_cast<torch::optim::AdamWParamState&>(*slot);
+      state.step(state.step() + 1);
+      const double correction1 = 1 - std::pow(beta1, static_cast<double>(state.step()));
+      const double correction2 = 1 - std::pow(beta2, static_cast<double>(state.step()));
+      const double step_size = options.lr() / correction1;
+      const bool sliceable = p.is_contiguous() && p.grad().is_contiguous() &&
+                             state.exp_avg().is_contiguous() && state.exp_avg_sq().is_contiguous();
+      const int64_t n = p.numel(), slice = sliceable ? kStepSlice : std::max<int64_t>(n, 1);
+      for (int64_t start = 0; start < n; start += slice) {
+        const int64_t len = std::min(slice, n - start);
+        auto part = [&](const torch::Tensor& t) {
+          return sliceable ? t.view({-1}).narrow(0, start, len) : t;
+        };
+        auto param = part(p), grad = part(p.grad());
+        auto exp_avg = part(state.exp_avg()), exp_avg_sq = part(state.exp_avg_sq());
+        exp_avg.mul_(beta1).add_(grad, 1 - beta1);
+        exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+        auto denom = exp_avg_sq.sqrt().div_(std::sqrt(correction2)).add_(options.eps());
+        param.addcdiv_(exp_avg, denom, -step_size);
+      }
+    }
+  }
 }
 
 std::vector<torch::Tensor> Optimizer::parameters() const {
@@ -79,7 +122,9 @@ double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm)
   torch::Tensor total;
   for (const auto& p : params) {
     if (!p.grad().defined()) continue;
-    auto sq = p.grad().to(torch::kFloat).pow(2).sum();
+    // A reduction, not pow(2).sum(): no gradient-sized temporary while every gradient is alive.
+    auto norm = at::linalg_vector_norm(p.grad(), 2, c10::nullopt, false, torch::kFloat);
+    auto sq = norm * norm;
     total = total.defined() ? total + sq.to(total.device()) : sq;
   }
   if (!total.defined()) return 0.0;

@@ -1,12 +1,18 @@
 // Device, dtype and thread-count parsing.
 #include "dpok/core/torch/runtime.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/Context.h>
+#include <ATen/Parallel.h>
 #include <torch/cuda.h>
+
+#include <unistd.h>
 
 #include <cstdlib>
 #include <thread>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "dpok/core/error.h"
 
@@ -22,16 +28,22 @@ c10::ScalarType parse_dtype(const std::string& name) {
 
 std::string dtype_name(c10::ScalarType dtype) {
   switch (dtype) {
-    case c10::kFloat: return "fp32";
-    case c10::kBFloat16: return "bf16";
-    case c10::kHalf: return "fp16";
-    case c10::kDouble: return "fp64";
-    default: return c10::toString(dtype);
+    case c10::kFloat:
+      return "fp32";
+    case c10::kBFloat16:
+      return "bf16";
+    case c10::kHalf:
+      return "fp16";
+    case c10::kDouble:
+      return "fp64";
+    default:
+      return c10::toString(dtype);
   }
 }
 
 c10::Device parse_device(const std::string& name) {
-  if (name == "auto") return torch::cuda::is_available() ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU);
+  if (name == "auto")
+    return torch::cuda::is_available() ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU);
   try {
     c10::Device device(name);
     if (device.is_cuda() && !torch::cuda::is_available()) {
@@ -41,6 +53,17 @@ c10::Device parse_device(const std::string& name) {
   } catch (const c10::Error&) {
     DPOK_THROW(ConfigError, "config", "unknown device '{}' (valid: cpu, cuda, cuda:N, auto)", name);
   }
+}
+
+void configure_process(char** argv) {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's ceiling for this setting
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#endif
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+  execv("/proc/self/exe", argv);
+  // Only reached when exec failed (no /proc): carry on, merely slower.
 }
 
 void init_threads(int threads) {
