@@ -8,7 +8,9 @@
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <optional>
+#include <vector>
 
 #define DPOK_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) ||       \
@@ -33,6 +35,25 @@ inline at::Tensor scaled_dot_product_attention(const at::Tensor& q, const at::Te
   }
   return at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, 0.0, is_causal);
 #else
+  // The scores of a whole batch can be tens of MB; beyond glibc's 32 MiB mmap ceiling every layer
+  // would map and unmap them (page faults and zeroing on each call). Batch slices keep them
+  // smaller; each sequence's attention is independent, so the result is the same.
+  constexpr int64_t kScoreBudgetBytes = int64_t{16} << 20;
+  const int64_t b = q.size(0);
+  const int64_t per_sequence = q.size(1) * q.size(2) * k.size(2) * 4;
+  const int64_t rows = std::clamp<int64_t>(kScoreBudgetBytes / std::max<int64_t>(per_sequence, 1),
+                                           1, std::max<int64_t>(b, 1));
+  if (rows < b) {
+    std::vector<at::Tensor> parts;
+    for (int64_t start = 0; start < b; start += rows) {
+      const int64_t len = std::min(rows, b - start);
+      std::optional<at::Tensor> part_mask = mask;
+      if (mask.has_value() && mask->size(0) == b) part_mask = mask->narrow(0, start, len);
+      parts.push_back(scaled_dot_product_attention(q.narrow(0, start, len), k.narrow(0, start, len),
+                                                   v.narrow(0, start, len), part_mask, is_causal));
+    }
+    return at::cat(parts);
+  }
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
   auto scores = at::matmul(q, k.transpose(-2, -1)) * scale;
   if (mask.has_value()) {
