@@ -107,7 +107,10 @@ SupportUnion cached_topk_support(const at::Tensor& policy_logps, const at::Tenso
     rest = at::full_like(ref_tail, kLogProbFloor);
   }
   const auto q = at::cat({ref, share}, -1).masked_fill(drop, kLogProbFloor);
-  s.policy_logps = at::cat({p, log_tail(p)}, -1).clamp_min(kLogProbFloor);
+  // With k = V the entries hold all of p; in fp32 1 − Σp is rounding noise (~1e-8) whose log
+  // would meet the floored reference tail and add ~1e-4 of spurious divergence per position.
+  const auto policy_tail = vocab > k ? log_tail(p) : at::full_like(ref_tail, kLogProbFloor);
+  s.policy_logps = at::cat({p, policy_tail}, -1).clamp_min(kLogProbFloor);
   s.ref_logps = at::cat({q, rest}, -1).clamp_min(kLogProbFloor);
   return s;
 }
