@@ -102,12 +102,24 @@ TEST(TrainConfig, RejectsBadValues) {
             std::string::npos);
 }
 
-TEST(TrainConfig, PenaltyNeedsOnlineReference) {
+TEST(TrainConfig, PenaltyWithCachedReferenceNeedsTopkCache) {
   auto msg = error_of([] {
     TrainConfig::from_yaml(base(), {"precompute_ref_log_probs=true", "penalty_alpha=0.1"});
   });
-  EXPECT_NE(msg.find("online reference"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("next-token distributions"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("precompute_ref_topk = true"), std::string::npos) << msg;
   EXPECT_NO_THROW(TrainConfig::from_yaml(base(), {"precompute_ref_log_probs=true"}));
+  EXPECT_NO_THROW(TrainConfig::from_yaml(
+      base(), {"precompute_ref_log_probs=true", "penalty_alpha=0.1", "precompute_ref_topk=true"}));
+  // The top-k cache alone has nothing to serve.
+  msg = error_of([] { TrainConfig::from_yaml(base(), {"precompute_ref_topk=true"}); });
+  EXPECT_NE(msg.find("needs precompute_ref_log_probs = true and penalty_alpha > 0"),
+            std::string::npos)
+      << msg;
+  msg = error_of([] {
+    TrainConfig::from_yaml(base(), {"precompute_ref_log_probs=true", "precompute_ref_topk=true"});
+  });
+  EXPECT_NE(msg.find("penalty_alpha > 0"), std::string::npos) << msg;
 }
 
 TEST(TrainConfig, ResolvedDumpRoundTrips) {

@@ -18,98 +18,15 @@
 #include "dpok/text/tokenizer.h"
 #include "dpok/train/checkpoint.h"
 #include "support/testing.h"
+#include "trainer_fixture.h"
 
 namespace dpok::train {
 namespace {
 namespace fs = std::filesystem;
 
-constexpr const char* kModel = "models/stories260k/hf";
-
-// Pairs (story opening, chosen = a sampled stories260K continuation, rejected = the same tokens
-// shuffled), written as standard_explicit JSONL.
-void write_story_pairs(const fs::path& model_dir, const fs::path& tokenizer_dir,
-                       const fs::path& file, int n, uint64_t seed) {
-  auto model = model::load_model(model_dir);
-  auto tokenizer = text::Tokenizer::load(tokenizer_dir);
-  const std::vector<std::string> who = {"a little girl named Lily", "a boy named Tom",
-                                        "a big dog named Max",      "a small cat named Sue",
-                                        "a bird named Tim",         "a kind old man"};
-  const std::vector<std::string> what = {
-      "liked to play in the park", "had a red ball",    "was very happy",
-      "wanted to go outside",      "found a shiny box", "loved the sun"};
-  std::ofstream out(file);
-  std::mt19937 rng(static_cast<uint32_t>(seed));
-  for (int i = 0; i < n; ++i) {
-    const std::string prompt = "Once upon a time, there was " + who[i % who.size()] + ". " + "It " +
-                               what[(i / who.size() + i) % what.size()] + ".";
-    std::vector<int64_t> ids;
-    for (int32_t id : tokenizer->encode(prompt)) ids.push_back(id);
-    model::GenerationOptions gen;
-    gen.max_new_tokens = gen.min_new_tokens = 12;
-    gen.temperature = 0.8;
-    gen.seed = seed * 1000 + static_cast<uint64_t>(i);
-    auto fluent = model::generate(model, ids, gen);
-    auto shuffled = fluent;
-    while (shuffled == fluent) std::shuffle(shuffled.begin(), shuffled.end(), rng);
-    auto text = [&](const std::vector<int64_t>& t) {
-      std::vector<int32_t> v(t.begin(), t.end());
-      return " " + tokenizer->decode(v, /*skip_special_tokens=*/true);
-    };
-    nlohmann::json record = {
-        {"prompt", prompt}, {"chosen", text(fluent)}, {"rejected", text(shuffled)}};
-    out << record.dump() << "\n";
-  }
-}
-
-class TrainerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    model_dir_ = dpok::testing::find_asset(kModel);
-    if (model_dir_.empty()) return;
-    data_dir_ = std::make_unique<dpok::testing::TempDir>();
-    // The HF directory carries stories260K's SentencePiece tokenizer.model.
-    tokenizer_dir_ = model_dir_;
-    write_story_pairs(model_dir_, tokenizer_dir_, data_dir_->path() / "pairs.jsonl", 48, 7);
-  }
-  static void TearDownTestSuite() { data_dir_.reset(); }
-
-  // A small run: 4 updates of 4 pairs, 12 held-out pairs.
-  TrainConfig config(const fs::path& out, std::vector<std::string> overrides = {}) const {
-    YAML::Node root;
-    root["model"] = model_dir_.string();
-    root["tokenizer"] = tokenizer_dir_.string();
-    root["output_dir"] = out.string();
-    root["max_steps"] = 4;
-    root["per_device_train_batch_size"] = 4;
-    root["per_device_eval_batch_size"] = 8;
-    root["learning_rate"] = 1e-3;
-    root["logging_steps"] = 1;
-    root["save_steps"] = 0;
-    root["max_length"] = 64;
-    root["max_prompt_length"] = 40;
-    root["seed"] = 3;
-    root["data"]["train_files"].push_back((data_dir_->path() / "pairs.jsonl").string());
-    root["data"]["eval_fraction"] = 0.25;
-    root["data"]["cache"] = false;
-    root["data"]["num_threads"] = 1;
-    return TrainConfig::from_yaml(root, overrides);
-  }
-  static TrainOptions quiet() {
-    TrainOptions o;
-    o.show_progress = false;
-    return o;
-  }
-
-  dpok::testing::TempDir tmp_;
-  static fs::path model_dir_, tokenizer_dir_;
-  static std::unique_ptr<dpok::testing::TempDir> data_dir_;
-};
-
-fs::path TrainerTest::model_dir_;
-fs::path TrainerTest::tokenizer_dir_;
-std::unique_ptr<dpok::testing::TempDir> TrainerTest::data_dir_;
-
-#define REQUIRE_MODEL() DPOK_REQUIRE_ASSET(model_path_unused, kModel)
+using test_support::kModel;
+using test_support::write_story_pairs;
+class TrainerTest : public test_support::TrainerFixture {};
 
 TEST_F(TrainerTest, StepZeroLossIsLog2AndGammaZeroReproducesPlainDpo) {
   REQUIRE_MODEL();
@@ -170,9 +87,8 @@ TEST_F(TrainerTest, SavedModelHasTransformersLayoutAndSameLogits) {
   auto r = t.run();
   const fs::path dir = r.last_checkpoint;
   EXPECT_EQ(dir, tmp_ / "run" / "checkpoint-4");
-  for (const char* f :
-       {"config.json", "model.safetensors", "generation_config.json", "tokenizer.model",
-        "trainer_state.json", "optimizer.pt"}) {
+  for (const char* f : {"config.json", "model.safetensors", "generation_config.json",
+                        "tokenizer.model", "trainer_state.json", "optimizer.pt"}) {
     EXPECT_TRUE(fs::exists(dir / f)) << f;
   }
   // The copied tokenizer files make the checkpoint self-contained.

@@ -129,6 +129,7 @@ const std::vector<Field>& fields() {
       field("logging_steps", &C::logging_steps),
       field("seed", &C::seed),
       field("precompute_ref_log_probs", &C::precompute_ref_log_probs),
+      field("precompute_ref_topk", &C::precompute_ref_topk),
       field("ref_cache_dir", &C::ref_cache_dir),
       field("max_consecutive_bad_steps", &C::max_consecutive_bad_steps),
       field("logprob_chunk_rows", &C::logprob_chunk_rows),
@@ -369,15 +370,22 @@ void TrainConfig::validate() const {
                  key, key);
     }
   }
-  // objective.md §6: the penalty needs the reference's full next-token distributions, which a
-  // sequence-level cache does not keep.
-  if (precompute_ref_log_probs && penalty_alpha > 0) {
-    DPOK_THROW(
-        ConfigError, kComponent,
-        "penalty_alpha = {} needs the online reference (full next-token distributions), "
-        "but precompute_ref_log_probs = true caches only sequence log-probs; set one of them "
-        "off",
-        penalty_alpha);
+  // objective.md §6: the penalty needs the reference's next-token distributions, which a
+  // sequence-level cache does not keep; the top-k cache (precompute_ref_topk) stores enough of
+  // them.
+  if (precompute_ref_log_probs && penalty_alpha > 0 && !precompute_ref_topk) {
+    DPOK_THROW(ConfigError, kComponent,
+               "penalty_alpha = {} needs the reference's next-token distributions, but "
+               "precompute_ref_log_probs = true caches only sequence log-probs; set "
+               "precompute_ref_topk = true to cache the reference's top-{} tokens per position "
+               "(penalty_topk), or set one of precompute_ref_log_probs / penalty_alpha off",
+               penalty_alpha, penalty_topk);
+  }
+  if (precompute_ref_topk && !(precompute_ref_log_probs && penalty_alpha > 0)) {
+    DPOK_THROW(ConfigError, kComponent,
+               "precompute_ref_topk = true caches the reference for the token penalty; it needs "
+               "precompute_ref_log_probs = true and penalty_alpha > 0 (got {} and {})",
+               precompute_ref_log_probs, penalty_alpha);
   }
   if (precompute_ref_log_probs && gamma > 0 && embedding_source == "reference") {
     DPOK_THROW(ConfigError, kComponent,

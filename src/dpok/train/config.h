@@ -89,6 +89,10 @@ struct TrainConfig {
   int64_t logging_steps = 10;
   int64_t seed = 42;
   bool precompute_ref_log_probs = false;
+  // With precompute_ref_log_probs and penalty_alpha > 0: also cache the reference's penalty_topk
+  // most likely next tokens at every penalised completion position (ref_topk.h), so the token
+  // penalty (objective.md §6) runs without the reference model in memory.
+  bool precompute_ref_topk = false;
   std::string
       ref_cache_dir;  // where cached reference log-probs live; empty = <output_dir>/ref_cache
   int64_t max_consecutive_bad_steps = 10;

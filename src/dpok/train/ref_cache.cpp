@@ -6,6 +6,7 @@
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
 #include "dpok/data/batch_iterator.h"
+#include "dpok/train/fnv.h"
 #include "dpok/train/forward.h"
 
 namespace dpok::train {
@@ -14,37 +15,6 @@ namespace {
 
 constexpr const char* kComponent = "train.ref_cache";
 constexpr char kMagic[8] = {'D', 'P', 'O', 'K', 'R', 'E', 'F', '1'};
-
-struct Fnv1a {
-  uint64_t state = 14695981039346656037ull;
-  void bytes(const void* data, size_t size) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < size; ++i) {
-      state ^= p[i];
-      state *= 1099511628211ull;
-    }
-  }
-  // Word-wise mixing for large buffers (weights): 8 bytes per multiply keeps hashing a 100M
-  // parameter model well under a second.
-  void words(const void* data, size_t size) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    size_t i = 0;
-    for (; i + 8 <= size; i += 8) {
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      state = (state ^ w) * 1099511628211ull;
-    }
-    bytes(p + i, size - i);
-  }
-  template <typename T>
-  void value(const T& v) {
-    bytes(&v, sizeof(v));
-  }
-  void ids(const std::vector<int32_t>& v) {
-    value(v.size());
-    bytes(v.data(), v.size() * sizeof(int32_t));
-  }
-};
 
 fs::path cache_file(const fs::path& dir, const std::string& key) {
   return dir / ("ref-" + key + ".bin");
@@ -125,6 +95,38 @@ void store_reference_cache(const fs::path& cache_dir, const std::string& key,
   fs::create_directories(cache_dir, ec);
   if (ec) DPOK_THROW(IoError, kComponent, "cannot create {}: {}", cache_dir.string(), ec.message());
   write_file_atomic(cache_file(cache_dir, key), bytes);
+}
+
+torch::Tensor dataset_reference_logps(const data::PreferenceDataset& dataset,
+                                      const std::string& split) {
+  const auto n = static_cast<int64_t>(dataset.records.size());
+  int64_t missing = 0, carrying = 0;
+  const data::PreferenceRecord* first_missing = nullptr;
+  for (const auto& r : dataset.records) {
+    const bool both = r.ref_chosen_logps.has_value() && r.ref_rejected_logps.has_value();
+    const bool any = r.ref_chosen_logps.has_value() || r.ref_rejected_logps.has_value();
+    carrying += any ? 1 : 0;
+    if (!both) {
+      ++missing;
+      if (first_missing == nullptr) first_missing = &r;
+    }
+  }
+  if (carrying == 0) return {};
+  if (missing > 0) {
+    // A silent mix of supplied and computed values would train against two references at once.
+    DPOK_THROW(ConfigError, kComponent,
+               "{} split: {} of {} records lack ref_chosen_logps and/or ref_rejected_logps (first: "
+               "record {} of the split's data files, 0-based); supply both columns for every "
+               "record or for none",
+               split, missing, n, first_missing->source_index);
+  }
+  auto table = torch::empty({n, 2}, torch::kFloat);
+  auto* dst = table.data_ptr<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    dst[2 * i] = *dataset.records[static_cast<size_t>(i)].ref_chosen_logps;
+    dst[2 * i + 1] = *dataset.records[static_cast<size_t>(i)].ref_rejected_logps;
+  }
+  return table;
 }
 
 }  // namespace dpok::train

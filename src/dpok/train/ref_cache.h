@@ -6,6 +6,9 @@
 // with the same key reuses the file; any change computes and stores a new one.
 // File <cache_dir>/ref-<key>.bin: "DPOKREF1", u64 N, then N × (chosen, rejected) fp32,
 // little-endian, written atomically.
+//
+// Datasets may also carry the values themselves (TRL's precomputed datasets: per-record
+// ref_chosen_logps / ref_rejected_logps); dataset_reference_logps turns them into the same table.
 #pragma once
 
 #include <torch/types.h>
@@ -37,5 +40,13 @@ torch::Tensor load_reference_cache(const std::filesystem::path& cache_dir, const
 // Stores a [N, 2] fp32 table atomically. Throws IoError naming the file.
 void store_reference_cache(const std::filesystem::path& cache_dir, const std::string& key,
                            const torch::Tensor& table);
+
+// [N, 2] fp32 table from the records' own ref_chosen_logps / ref_rejected_logps when every record
+// of `dataset` carries both; an undefined tensor when none carries either (or N = 0). `split`
+// ("train" / "eval") names the split in errors. Throws ConfigError when only some records carry
+// them (or only one of the two columns is present), naming how many lack them and the first such
+// record by its source_index (0-based position in the split's data files).
+torch::Tensor dataset_reference_logps(const data::PreferenceDataset& dataset,
+                                      const std::string& split);
 
 }  // namespace dpok::train

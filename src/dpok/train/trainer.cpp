@@ -47,38 +47,66 @@ objective::ObjectiveOutput sft_objective(TrainerImpl& t, const data::PreferenceB
   return out;
 }
 
-// Reference log-probs [B] of chosen and rejected: rows of a precomputed table, or an online
-// forward of the frozen reference (which also yields its hidden states, for the penalty and for
-// reference-sourced embeddings).
+// Reference log-probs [B] of chosen and rejected: rows of a precomputed (or dataset-supplied)
+// table, or an online forward of the frozen reference. The reference's hidden states come along
+// whenever the penalty (without a top-k cache) or reference-sourced embeddings need them.
 struct ReferenceScores {
   at::Tensor chosen, rejected, hidden;
 };
 
+bool needs_reference_hidden(const TrainerImpl& t, const SplitReference& ref) {
+  return (t.objective->needs_token_penalty() && !ref.topk) ||
+         (t.objective->needs_embeddings() && t.objective->config().embedding_source == "reference");
+}
+
 ReferenceScores reference_scores(TrainerImpl& t, const data::PreferenceBatch& batch,
                                  const at::Tensor& ids, const at::Tensor& mask,
-                                 const at::Tensor& completion, const torch::Tensor& ref_table) {
+                                 const at::Tensor& completion, const SplitReference& ref) {
   const int64_t b = batch.num_pairs();
-  if (ref_table.defined()) {
-    auto rows = ref_table.index_select(0, torch::tensor(batch.record_indices, torch::kLong));
-    return {rows.select(1, 0).to(t.device), rows.select(1, 1).to(t.device), {}};
+  torch::NoGradGuard no_grad;
+  if (ref.table.defined()) {
+    auto rows = ref.table.index_select(0, torch::tensor(batch.record_indices, torch::kLong));
+    ReferenceScores out{rows.select(1, 0).to(t.device), rows.select(1, 1).to(t.device), {}};
+    if (needs_reference_hidden(t, ref)) {
+      DPOK_CHECK(!t.reference.is_empty(), "the penalty / reference embeddings need the reference");
+      out.hidden = t.reference->forward_hidden(ids, mask);
+    }
+    return out;
   }
   DPOK_CHECK(!t.reference.is_empty(), "no reference model and no reference table");
-  torch::NoGradGuard no_grad;
-  auto ref = score_sequences(t.reference, ids, mask, completion, t.config.logprob_chunk_rows);
-  return {ref.logps.narrow(0, 0, b), ref.logps.narrow(0, b, b), ref.hidden};
+  auto scores = score_sequences(t.reference, ids, mask, completion, t.config.logprob_chunk_rows);
+  return {scores.logps.narrow(0, 0, b), scores.logps.narrow(0, b, b), scores.hidden};
+}
+
+// D̄ of objective.md §6 against the top-k cache when the split has one, else against the online
+// reference's full distributions.
+at::Tensor token_penalty(TrainerImpl& t, const data::PreferenceBatch& batch,
+                         const SequenceScores& policy, const ReferenceScores& reference,
+                         const SplitReference& ref) {
+  const auto positions = policy.targets >= 0;
+  const auto& embeddings = t.compute->model->embed_tokens;
+  if (ref.topk) {
+    const int64_t rows = ref.topk->rows_per_record() * batch.num_pairs();
+    auto cached = ref.topk->gather(batch.record_indices, positions.narrow(0, 0, rows));
+    return t.objective->penalty_topk(t.compute->logits(policy.hidden), cached.ids.to(t.device),
+                                     cached.logps.to(t.device), positions, embeddings);
+  }
+  DPOK_CHECK(reference.hidden.defined(), "the token penalty needs the online reference");
+  return t.objective->penalty(t.compute->logits(policy.hidden),
+                              t.reference->logits(reference.hidden), positions, embeddings);
 }
 
 }  // namespace
 
 objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::PreferenceBatch& batch,
-                                           const torch::Tensor& ref_table) {
+                                           const SplitReference& ref_source) {
   if (t.sft) return sft_objective(t, batch);
   const int64_t b = batch.num_pairs();
   auto ids = batch.input_ids.to(t.device);
   auto mask = batch.attention_mask.to(t.device);
   auto completion = batch.completion_mask.to(t.device);
   auto policy = score_sequences(t.compute, ids, mask, completion, t.config.logprob_chunk_rows);
-  auto ref = reference_scores(t, batch, ids, mask, completion, ref_table);
+  auto ref = reference_scores(t, batch, ids, mask, completion, ref_source);
 
   objective::PairInputs in;
   in.policy_chosen_logps = policy.logps.narrow(0, 0, b);
@@ -108,10 +136,7 @@ objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::Preferenc
     }
   }
   if (t.objective->needs_token_penalty()) {
-    DPOK_CHECK(ref.hidden.defined(), "the token penalty needs the online reference");
-    in.token_penalty =
-        t.objective->penalty(t.compute->logits(policy.hidden), t.reference->logits(ref.hidden),
-                             policy.targets >= 0, t.compute->model->embed_tokens);
+    in.token_penalty = token_penalty(t, batch, policy, ref, ref_source);
   }
   auto out = t.objective->forward(in);
   out.metrics["loss"] = out.loss.detach();
@@ -284,6 +309,10 @@ std::filesystem::path Trainer::save_checkpoint() {
 
 model::CausalLM& Trainer::policy() {
   return impl_->policy;
+}
+
+const ReferenceInfo& Trainer::reference_info() const {
+  return impl_->reference_info;
 }
 
 int64_t Trainer::global_step() const {

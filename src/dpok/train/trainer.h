@@ -7,10 +7,15 @@
 //
 // Reference: a frozen copy of the policy's initial weights (or `ref_model`). With
 // precompute_ref_log_probs its sequence log-probs are computed once, cached on disk
-// (ref_cache.h) and the reference model is dropped. Evaluation always compares against reference
-// values computed before step 0. On CUDA with dtype bf16 the forward/backward run on a bf16 copy
-// of the fp32 master weights (gradients are copied back, AdamW updates the fp32 weights); the loss
-// math is fp32 everywhere.
+// (ref_cache.h) and the reference model is dropped. When every record of a split carries
+// ref_chosen_logps / ref_rejected_logps (TRL's precomputed datasets), those values are that
+// split's reference table; if both splits carry them and nothing else needs the reference, it is
+// not loaded at all. The token penalty (penalty_alpha > 0) needs the reference's next-token
+// distributions: the online reference, or with precompute_ref_topk a top-k cache (ref_topk.h),
+// after which the model is dropped too. Evaluation always compares against reference values
+// computed (or supplied) before step 0. On CUDA with dtype bf16 the forward/backward run on a bf16
+// copy of the fp32 master weights (gradients are copied back, AdamW updates the fp32 weights); the
+// loss math is fp32 everywhere.
 //
 // Outputs in output_dir: config.yaml (resolved), metrics.jsonl, checkpoint-N/ (Hugging Face model +
 // tokenizer + trainer state, see checkpoint.h). Non-finite losses or gradients skip the update;
@@ -53,6 +58,18 @@ struct TrainResult {
   bool interrupted = false;
 };
 
+// How the reference enters a run (setup prints the same as one or two console lines).
+struct ReferenceInfo {
+  bool model_loaded = false;  // the reference model was loaded during setup
+  bool model_kept = false;    // and is kept for training / evaluation (online reference)
+  // Sequence log-probs of each split: "dataset" (the records' own columns), "cache" (disk hit),
+  // "computed" (before step 0; stored on disk with precompute_ref_log_probs), "online" (a
+  // reference forward every step), "" (empty split or sft).
+  std::string train_logps, eval_logps;
+  // Top-k cache of each split (precompute_ref_topk): "hit", "built", or "" (not used).
+  std::string train_topk, eval_topk;
+};
+
 struct TrainerImpl;
 
 class Trainer {
@@ -76,6 +93,7 @@ class Trainer {
   std::filesystem::path save_checkpoint();
 
   model::CausalLM& policy();
+  const ReferenceInfo& reference_info() const;
   int64_t global_step() const;
   int64_t total_steps() const;
 

@@ -1,5 +1,7 @@
 // Evaluation on the held-out split: the objective's metrics averaged over pairs, against the
-// reference values computed before step 0, with a 95% interval on the reward accuracy.
+// reference values computed (or supplied by the dataset) before step 0, with a 95% interval on
+// the reward accuracy. The penalty and reference-sourced embeddings additionally run the frozen
+// reference's forward for its hidden states, or read the split's top-k cache.
 #include "dpok/train/trainer_impl.h"
 
 namespace dpok::train {
@@ -8,19 +10,12 @@ MetricMap evaluate_split(TrainerImpl& t) {
   const auto& eval = t.splits.eval;
   if (eval.records.empty()) return {};
   torch::NoGradGuard no_grad;
-  // The penalty and reference-sourced embeddings need the reference's hidden states, so those
-  // configurations run the (frozen, identical) online reference instead of the table.
-  const bool online =
-      !t.reference.is_empty() &&
-      (t.objective->needs_token_penalty() ||
-       (t.objective->needs_embeddings() && t.objective->config().embedding_source == "reference"));
-  const torch::Tensor table = t.sft || online ? torch::Tensor() : t.eval_ref;
   data::BatchIterator batches(eval, t.config.per_device_eval_batch_size, /*seed=*/0,
                               /*shuffle=*/false, /*group_by_length=*/false, t.pad_id);
   MetricMap sums;
   double pairs = 0;
   while (auto batch = batches.next()) {
-    auto out = batch_objective(t, *batch, table);
+    auto out = batch_objective(t, *batch, t.eval_ref);
     const double b = static_cast<double>(batch->num_pairs());
     for (const auto& [name, value] : out.metrics) sums[name] += value.item<double>() * b;
     pairs += b;

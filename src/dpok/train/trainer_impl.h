@@ -11,10 +11,18 @@
 #include "dpok/objective/objective.h"
 #include "dpok/text/tokenizer.h"
 #include "dpok/train/optim.h"
+#include "dpok/train/ref_topk.h"
 #include "dpok/train/schedule.h"
 #include "dpok/train/trainer.h"
 
 namespace dpok::train {
+
+// What stands in for the reference model on one split.
+struct SplitReference {
+  torch::Tensor table;                 // [N, 2] (chosen, rejected) sequence log-probs; undefined:
+                                       // the online reference computes them every batch
+  std::unique_ptr<RefTopkCache> topk;  // the penalty's cached top-k reference, or null
+};
 
 struct TrainerImpl {
   TrainConfig config;
@@ -31,8 +39,9 @@ struct TrainerImpl {
   model::CausalLM policy{nullptr};     // fp32 master weights, updated by AdamW
   model::CausalLM compute{nullptr};    // runs forward/backward; == policy unless mixed precision
   model::CausalLM reference{nullptr};  // online reference; null when cached or sft
-  torch::Tensor train_ref;             // [N_train, 2] cached reference log-probs (or undefined)
-  torch::Tensor eval_ref;              // [N_eval, 2] reference log-probs computed before step 0
+  SplitReference train_ref;            // table: cached or supplied (undefined: online)
+  SplitReference eval_ref;             // table: computed or supplied before step 0
+  ReferenceInfo reference_info;
   objective::Objective objective{nullptr};
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<data::BatchIterator> batches;
@@ -50,10 +59,11 @@ struct TrainerImpl {
 void setup_trainer(TrainerImpl& t);
 std::filesystem::path write_trainer_checkpoint(TrainerImpl& t);
 
-// trainer.cpp: loss and metrics of one batch (reference from `ref_table` rows when defined,
-// else the online reference model).
+// trainer.cpp: loss and metrics of one batch (sequence reference from `ref.table` rows when
+// defined, else the online reference model; penalty against `ref.topk` when set, else the online
+// reference).
 objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::PreferenceBatch& batch,
-                                           const torch::Tensor& ref_table);
+                                           const SplitReference& ref);
 
 // trainer_eval.cpp
 MetricMap evaluate_split(TrainerImpl& t);

@@ -2,6 +2,7 @@
 // schedule), resuming from a checkpoint, and writing checkpoints.
 #include <torch/serialize.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -14,6 +15,7 @@
 #include "dpok/objective/semantic.h"
 #include "dpok/train/checkpoint.h"
 #include "dpok/train/ref_cache.h"
+#include "dpok/train/ref_topk.h"
 #include "dpok/train/setup.h"
 #include "dpok/train/trainer_impl.h"
 
@@ -28,21 +30,124 @@ void freeze(model::CausalLM& m) {
   m->eval();
 }
 
-// Reference log-probs of `dataset` from the frozen reference at `path`: from the disk cache when
-// `use_cache`, else computed (and stored when `use_cache`).
+fs::path reference_cache_dir(const TrainerImpl& t) {
+  return t.config.ref_cache_dir.empty() ? t.output_dir / "ref_cache"
+                                        : fs::path(t.config.ref_cache_dir);
+}
+
+// Sequence log-probs of `dataset` from the frozen reference: from the disk cache when
+// `use_cache` (`key` as in ref_cache.h), else computed (and stored when `use_cache`). `source`
+// becomes "cache" or "computed".
 torch::Tensor reference_table(TrainerImpl& t, model::CausalLM& reference,
-                              const data::PreferenceDataset& dataset, bool use_cache) {
+                              const data::PreferenceDataset& dataset, bool use_cache,
+                              const std::string& key, std::string& source) {
   const int64_t chunk = t.config.logprob_chunk_rows;
   const int64_t batch = t.config.per_device_eval_batch_size;
+  source = "computed";
   if (!use_cache) return compute_reference_logps(reference, dataset, batch, t.pad_id, chunk);
-  const fs::path dir = t.config.ref_cache_dir.empty() ? t.output_dir / "ref_cache"
-                                                      : fs::path(t.config.ref_cache_dir);
-  const std::string key = reference_cache_key(dataset, reference, t.config.max_length);
+  const fs::path dir = reference_cache_dir(t);
   auto n = static_cast<int64_t>(dataset.records.size());
-  if (auto cached = load_reference_cache(dir, key, n); cached.defined()) return cached;
+  if (auto cached = load_reference_cache(dir, key, n); cached.defined()) {
+    source = "cache";
+    return cached;
+  }
   auto table = compute_reference_logps(reference, dataset, batch, t.pad_id, chunk);
   store_reference_cache(dir, key, table);
   return table;
+}
+
+// The penalty's top-k reference cache of `dataset` (ref_topk.h): opened when present, else built
+// first. `status` becomes "hit" or "built".
+std::unique_ptr<RefTopkCache> topk_cache(TrainerImpl& t, model::CausalLM& reference,
+                                         const data::PreferenceDataset& dataset,
+                                         const std::string& key, std::string& status) {
+  const int64_t vocab = reference->config().vocab_size;
+  const int64_t k = std::min(t.config.penalty_topk, vocab);
+  const int64_t rows = t.config.penalty_on == "both" ? 2 : 1;
+  const fs::path file = topk_cache_file(reference_cache_dir(t), key, k, rows);
+  status = "hit";
+  if (!fs::exists(file)) {
+    build_topk_cache(reference, dataset, k, rows, t.config.per_device_eval_batch_size, t.pad_id,
+                     file);
+    status = "built";
+  }
+  return std::make_unique<RefTopkCache>(file, dataset, k, rows, vocab);
+}
+
+// One line (two with a dataset-supplied table and an online penalty) saying where the reference
+// values come from.
+void report_reference(const TrainerImpl& t) {
+  const auto& info = t.reference_info;
+  const auto n_train = t.splits.train.records.size(), n_eval = t.splits.eval.records.size();
+  if (info.train_logps == "dataset" || info.eval_logps == "dataset") {
+    std::cerr << fmt::format(
+        "reference log-probs: from the dataset ({} train / {} eval records){}\n",
+        info.train_logps == "dataset" ? n_train : 0, info.eval_logps == "dataset" ? n_eval : 0,
+        n_eval > 0 && info.eval_logps != "dataset" ? "; eval computed by the reference model" : "");
+  } else {
+    std::cerr << fmt::format("reference log-probs: train {}, eval {}\n", info.train_logps,
+                             info.eval_logps.empty() ? "none" : info.eval_logps);
+  }
+  if (!info.train_topk.empty()) {
+    std::cerr << fmt::format("reference top-{} cache ({}): train {}{}; reference model released\n",
+                             t.train_ref.topk->k(), t.config.penalty_on, info.train_topk,
+                             info.eval_topk.empty() ? "" : ", eval " + info.eval_topk);
+  } else if (t.config.penalty_alpha > 0 && info.train_logps == "dataset") {
+    std::cerr << "reference: the token penalty (penalty_alpha > 0) needs the reference's "
+                 "next-token distributions, which dataset log-probs do not carry: running the "
+                 "reference model online (precompute_ref_log_probs + precompute_ref_topk cache "
+                 "them instead)\n";
+  }
+}
+
+// The reference for training and evaluation (trainer.h): dataset-supplied tables first, then
+// what still needs the reference model; the model is kept only for online use.
+void setup_reference(TrainerImpl& t) {
+  const auto& c = t.config;
+  auto& info = t.reference_info;
+  const bool has_eval = !t.splits.eval.records.empty();
+  t.train_ref.table = dataset_reference_logps(t.splits.train, "train");
+  t.eval_ref.table = dataset_reference_logps(t.splits.eval, "eval");
+  const bool train_supplied = t.train_ref.table.defined();
+  const bool eval_supplied = t.eval_ref.table.defined();
+  const bool topk = c.precompute_ref_topk;
+  const bool keep = (c.penalty_alpha > 0 && !topk) ||
+                    (c.gamma > 0 && c.embedding_source == "reference") ||
+                    (!train_supplied && !c.precompute_ref_log_probs);
+  info.train_logps = train_supplied ? "dataset" : "";
+  info.eval_logps = eval_supplied ? "dataset" : "";
+  if (keep || topk || !train_supplied || (has_eval && !eval_supplied)) {
+    // The reference is always the *initial* weights (or ref_model), also after a resume.
+    const fs::path ref_path = c.ref_model.empty() ? fs::path(c.model) : fs::path(c.ref_model);
+    auto reference = model::load_model(ref_path, {t.compute_dtype, t.device});
+    freeze(reference);
+    info.model_loaded = true;
+    const bool cached = c.precompute_ref_log_probs;
+    const auto key = [&](const data::PreferenceDataset& d) {
+      return cached ? reference_cache_key(d, reference, c.max_length) : std::string();
+    };
+    const std::string train_key = key(t.splits.train);
+    const std::string eval_key = has_eval ? key(t.splits.eval) : std::string();
+    if (has_eval && !eval_supplied) {
+      t.eval_ref.table =
+          reference_table(t, reference, t.splits.eval, cached, eval_key, info.eval_logps);
+    }
+    if (!train_supplied && cached) {
+      t.train_ref.table =
+          reference_table(t, reference, t.splits.train, true, train_key, info.train_logps);
+    } else if (!train_supplied) {
+      info.train_logps = "online";
+    }
+    if (topk) {
+      t.train_ref.topk = topk_cache(t, reference, t.splits.train, train_key, info.train_topk);
+      if (has_eval) {
+        t.eval_ref.topk = topk_cache(t, reference, t.splits.eval, eval_key, info.eval_topk);
+      }
+    }
+    if (keep) t.reference = reference;
+    info.model_kept = keep;
+  }
+  report_reference(t);
 }
 
 void setup_models(TrainerImpl& t, const fs::path& policy_path) {
@@ -52,18 +157,7 @@ void setup_models(TrainerImpl& t, const fs::path& policy_path) {
   if (mixed) {
     t.compute = model::load_model(policy_path, {t.compute_dtype, t.device});
   }
-  if (t.sft) return;  // token-mean NLL needs no reference
-  // The reference is always the *initial* weights (or ref_model), also after a resume.
-  const fs::path ref_path =
-      t.config.ref_model.empty() ? fs::path(t.config.model) : fs::path(t.config.ref_model);
-  auto reference = model::load_model(ref_path, {t.compute_dtype, t.device});
-  freeze(reference);
-  t.eval_ref = reference_table(t, reference, t.splits.eval, t.config.precompute_ref_log_probs);
-  if (t.config.precompute_ref_log_probs) {
-    t.train_ref = reference_table(t, reference, t.splits.train, true);
-  } else {
-    t.reference = reference;
-  }
+  if (!t.sft) setup_reference(t);  // token-mean NLL needs no reference
 }
 
 void setup_objective(TrainerImpl& t) {

@@ -1,0 +1,312 @@
+// The top-k reference cache: streaming build, memory-mapped validated reads (see ref_topk.h).
+#include "dpok/train/ref_topk.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "dpok/core/error.h"
+#include "dpok/core/file_util.h"
+#include "dpok/data/batch_iterator.h"
+#include "dpok/train/fnv.h"
+#include "dpok/train/logprobs.h"
+
+namespace dpok::train {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* kComponent = "train.ref_topk";
+constexpr char kMagic[8] = {'D', 'P', 'O', 'K', 'R', 'T', 'K', '1'};
+constexpr size_t kHeaderBytes = 64;
+
+struct Header {
+  char magic[8];
+  uint64_t num_records;
+  uint32_t k;
+  uint32_t rows;
+  uint64_t vocab;
+  uint64_t positions;
+  uint64_t checksum;
+  uint64_t reserved[2];
+};
+static_assert(sizeof(Header) == kHeaderBytes, "the header is 64 bytes on disk");
+
+// Writes the cache to a temporary file, then publishes it with fsync + rename, so a crash leaves
+// no torn file under the final name.
+class StreamWriter {
+ public:
+  explicit StreamWriter(fs::path file)
+      : file_(std::move(file)),
+        tmp_(file_.string() + ".tmp-" + std::to_string(::getpid())),
+        out_(tmp_, std::ios::binary | std::ios::trunc) {
+    if (!out_) DPOK_THROW(IoError, kComponent, "cannot create {}", tmp_.string());
+  }
+  ~StreamWriter() {
+    if (!published_) {
+      out_.close();
+      std::error_code ec;
+      fs::remove(tmp_, ec);
+    }
+  }
+  StreamWriter(const StreamWriter&) = delete;
+  StreamWriter& operator=(const StreamWriter&) = delete;
+
+  void write(const void* data, size_t size, bool hashed = true) {
+    out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+    if (!out_) DPOK_THROW(IoError, kComponent, "cannot write {} (disk full?)", tmp_.string());
+    if (hashed) hash_.words(data, size);
+  }
+  uint64_t checksum() const { return hash_.state; }
+
+  void publish(const Header& header) {
+    out_.seekp(0);
+    write(&header, sizeof(header), /*hashed=*/false);
+    out_.close();
+    if (!out_) DPOK_THROW(IoError, kComponent, "cannot close {}", tmp_.string());
+    fsync_path(tmp_);
+    std::error_code ec;
+    fs::rename(tmp_, file_, ec);
+    if (ec) {
+      DPOK_THROW(IoError, kComponent, "cannot rename {} to {}: {}", tmp_.string(), file_.string(),
+                 ec.message());
+    }
+    published_ = true;
+    fsync_path(file_.parent_path().empty() ? fs::path(".") : file_.parent_path());
+  }
+
+ private:
+  fs::path file_, tmp_;
+  std::ofstream out_;
+  Fnv1a hash_;
+  bool published_ = false;
+};
+
+// Top-k of the reference's next-token log-probs for hidden rows [n, H], in slices of `slice`
+// rows: ids int32 [n, k], log-probs fp32 [n, k].
+std::pair<torch::Tensor, torch::Tensor> topk_rows(model::CausalLM& reference,
+                                                  const torch::Tensor& hidden, int64_t k,
+                                                  int64_t slice) {
+  std::vector<torch::Tensor> ids, logps;
+  for (const auto& part : hidden.split(slice)) {
+    auto lp = torch::log_softmax(reference->logits(part).to(torch::kFloat), -1);
+    auto [values, indices] = lp.topk(k, -1, /*largest=*/true, /*sorted=*/true);
+    ids.push_back(indices.to(torch::kInt).to(torch::kCPU).contiguous());
+    logps.push_back(values.to(torch::kCPU).contiguous());
+  }
+  return {torch::cat(ids), torch::cat(logps)};
+}
+
+}  // namespace
+
+int64_t penalty_positions(size_t prompt_len, size_t completion_len) {
+  const auto c = static_cast<int64_t>(completion_len);
+  return std::max<int64_t>(0, prompt_len == 0 ? c - 1 : c);
+}
+
+fs::path topk_cache_file(const fs::path& cache_dir, const std::string& key, int64_t k,
+                         int64_t rows_per_record) {
+  return cache_dir /
+         fmt::format("reftopk-{}-k{}-{}.bin", key, k, rows_per_record == 2 ? "both" : "chosen");
+}
+
+void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset& dataset, int64_t k,
+                      int64_t rows_per_record, int64_t batch_size, int64_t pad_id,
+                      const fs::path& file) {
+  DPOK_CHECK(rows_per_record == 1 || rows_per_record == 2, "rows_per_record must be 1 or 2");
+  torch::NoGradGuard no_grad;
+  const int64_t vocab = reference->config().vocab_size;
+  k = std::min(k, vocab);
+  const int64_t slice = auto_chunk_rows(vocab);
+  const auto device = reference->options().device();
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) {
+    DPOK_THROW(IoError, kComponent, "cannot create {}: {}", file.parent_path().string(),
+               ec.message());
+  }
+  StreamWriter writer(file);
+  Header header{};
+  writer.write(&header, sizeof(header), /*hashed=*/false);  // placeholder, rewritten at the end
+  std::vector<uint32_t> counts;
+  counts.reserve(dataset.records.size() * static_cast<size_t>(rows_per_record));
+  data::BatchIterator batches(dataset, batch_size, /*seed=*/0, /*shuffle=*/false,
+                              /*group_by_length=*/false, pad_id);
+  while (auto batch = batches.next()) {
+    const int64_t b = batch->num_pairs();
+    for (int64_t i = 0; i < b; ++i) {
+      DPOK_CHECK(
+          batch->record_indices[i] == static_cast<int64_t>(counts.size()) / rows_per_record + i,
+          "unshuffled batches must visit records in order");
+    }
+    // Record-major row order: (pair 0 chosen, pair 0 rejected, pair 1 chosen, ...).
+    std::vector<int64_t> order;
+    for (int64_t i = 0; i < b; ++i) {
+      for (int64_t r = 0; r < rows_per_record; ++r) order.push_back(r * b + i);
+    }
+    auto rows = torch::tensor(order, torch::kLong);
+    auto ids = batch->input_ids.index_select(0, rows);
+    auto mask = batch->attention_mask.index_select(0, rows);
+    auto targets = completion_targets(ids, batch->completion_mask.index_select(0, rows));
+    auto hidden = reference->forward_hidden(ids.to(device), mask.to(device));
+    auto wanted = (targets >= 0);
+    auto flat = wanted.reshape(-1).nonzero().squeeze(1).to(device);
+    auto selected = hidden.reshape({-1, hidden.size(-1)}).index_select(0, flat);
+    auto [top_ids, top_logps] = topk_rows(reference, selected, k, slice);
+    auto row_counts = wanted.sum(1).to(torch::kLong);
+    int64_t start = 0;
+    for (int64_t r = 0; r < static_cast<int64_t>(order.size()); ++r) {
+      const int64_t c = row_counts[r].item<int64_t>();
+      auto block_ids = top_ids.narrow(0, start, c);
+      auto block_logps = top_logps.narrow(0, start, c);
+      writer.write(block_ids.data_ptr<int32_t>(), static_cast<size_t>(c * k) * 4);
+      writer.write(block_logps.data_ptr<float>(), static_cast<size_t>(c * k) * 4);
+      counts.push_back(static_cast<uint32_t>(c));
+      start += c;
+    }
+  }
+  writer.write(counts.data(), counts.size() * sizeof(uint32_t));
+  std::memcpy(header.magic, kMagic, sizeof(kMagic));
+  header.num_records = dataset.records.size();
+  header.k = static_cast<uint32_t>(k);
+  header.rows = static_cast<uint32_t>(rows_per_record);
+  header.vocab = static_cast<uint64_t>(vocab);
+  uint64_t positions = 0;
+  for (uint32_t c : counts) positions += c;
+  header.positions = positions;
+  header.checksum = writer.checksum();
+  writer.publish(header);
+}
+
+RefTopkCache::RefTopkCache(const fs::path& file, const data::PreferenceDataset& dataset, int64_t k,
+                           int64_t rows_per_record, int64_t vocab_size)
+    : file_(file), k_(k), rows_(rows_per_record), vocab_(vocab_size) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    DPOK_THROW(IoError, kComponent, "cannot open {}: {}", file.string(), std::strerror(errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kHeaderBytes)) {
+    ::close(fd);
+    DPOK_THROW(FormatError, kComponent, "{}: {} bytes, shorter than the {}-byte header",
+               file.string(), static_cast<int64_t>(st.st_size), kHeaderBytes);
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);  // the mapping keeps the file open
+  if (map == MAP_FAILED) {
+    DPOK_THROW(IoError, kComponent, "cannot map {}: {}", file.string(), std::strerror(errno));
+  }
+  data_ = static_cast<const unsigned char*>(map);
+  try {
+    validate(dataset);
+  } catch (...) {
+    ::munmap(const_cast<unsigned char*>(data_), size_);
+    throw;
+  }
+}
+
+RefTopkCache::~RefTopkCache() {
+  if (data_ != nullptr) ::munmap(const_cast<unsigned char*>(data_), size_);
+}
+
+void RefTopkCache::validate(const data::PreferenceDataset& dataset) {
+  Header h;
+  std::memcpy(&h, data_, sizeof(h));
+  const auto name = file_.string();
+  if (std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0) {
+    DPOK_THROW(FormatError, kComponent, "{}: not a top-k reference cache (bad magic at offset 0)",
+               name);
+  }
+  const uint64_t n = dataset.records.size();
+  if (h.num_records != n || h.k != static_cast<uint64_t>(k_) ||
+      h.rows != static_cast<uint64_t>(rows_) || h.vocab != static_cast<uint64_t>(vocab_)) {
+    DPOK_THROW(FormatError, kComponent,
+               "{}: header says {} records, k = {}, {} rows per record, vocabulary {}; expected "
+               "{}, {}, {}, {}",
+               name, h.num_records, h.k, h.rows, h.vocab, n, k_, rows_, vocab_);
+  }
+  const uint64_t blocks = n * static_cast<uint64_t>(rows_);
+  const uint64_t expected = kHeaderBytes + h.positions * static_cast<uint64_t>(k_) * 8 + blocks * 4;
+  if (h.positions > size_ || size_ != expected) {
+    DPOK_THROW(FormatError, kComponent, "{}: {} bytes, expected {} for {} positions (truncated?)",
+               name, size_, expected, h.positions);
+  }
+  std::vector<uint32_t> counts(blocks);
+  std::memcpy(counts.data(), data_ + size_ - blocks * 4, blocks * 4);
+  offsets_.assign(blocks + 1, 0);
+  for (uint64_t i = 0; i < blocks; ++i) {
+    const auto& r = dataset.records[i / static_cast<uint64_t>(rows_)];
+    const bool chosen = i % static_cast<uint64_t>(rows_) == 0;
+    const int64_t want = penalty_positions(r.prompt_ids.size(),
+                                           chosen ? r.chosen_ids.size() : r.rejected_ids.size());
+    if (counts[i] != static_cast<uint64_t>(want)) {
+      DPOK_THROW(FormatError, kComponent,
+                 "{}: record {} ({}) has {} cached positions, the dataset needs {}", name,
+                 i / static_cast<uint64_t>(rows_), chosen ? "chosen" : "rejected", counts[i], want);
+    }
+    offsets_[i + 1] = offsets_[i] + counts[i];
+  }
+  if (static_cast<uint64_t>(offsets_.back()) != h.positions) {
+    DPOK_THROW(FormatError, kComponent, "{}: header says {} positions, the counts sum to {}", name,
+               h.positions, offsets_.back());
+  }
+  // Same piece boundaries as the writer: each ids block, each log-prob block, the trailer.
+  Fnv1a hash;
+  const unsigned char* p = data_ + kHeaderBytes;
+  for (uint64_t i = 0; i < blocks; ++i) {
+    const size_t bytes = static_cast<size_t>(counts[i]) * static_cast<size_t>(k_) * 4;
+    hash.words(p, bytes);
+    hash.words(p + bytes, bytes);
+    p += 2 * bytes;
+  }
+  hash.words(p, blocks * 4);
+  if (hash.state != h.checksum) {
+    DPOK_THROW(FormatError, kComponent,
+               "{}: checksum mismatch (stored {:016x}, computed {:016x}): the file is corrupt; "
+               "delete it to recompute",
+               name, h.checksum, hash.state);
+  }
+}
+
+TopkRows RefTopkCache::gather(const std::vector<int64_t>& record_indices,
+                              const torch::Tensor& mask) const {
+  const auto b = static_cast<int64_t>(record_indices.size());
+  DPOK_CHECK(mask.dim() == 2 && mask.size(0) == rows_ * b,
+             "top-k gather: mask {} must be [rows_per_record · B = {}, T]", c10::str(mask.sizes()),
+             rows_ * b);
+  const int64_t t = mask.size(1);
+  auto cpu_mask = mask.to(torch::kCPU).to(torch::kBool);
+  TopkRows out{torch::zeros({rows_ * b, t, k_}, torch::kLong),
+               torch::zeros({rows_ * b, t, k_}, torch::kFloat)};
+  for (int64_t r = 0; r < rows_ * b; ++r) {
+    const int64_t record = record_indices[static_cast<size_t>(r % b)];
+    const auto block = static_cast<size_t>(record * rows_ + r / b);
+    DPOK_CHECK(block + 1 < offsets_.size(), "top-k gather: record {} outside the cache", record);
+    const int64_t start = offsets_[block], count = offsets_[block + 1] - start;
+    auto positions = cpu_mask[r].nonzero().squeeze(1);
+    DPOK_CHECK(positions.size(0) == count,
+               "top-k gather: record {} row {} has {} penalty positions, the cache {}", record,
+               r / b, positions.size(0), count);
+    if (count == 0) continue;
+    auto* base = const_cast<unsigned char*>(data_) + kHeaderBytes + start * k_ * 8;
+    // Blocks before this one hold ids and log-probs of `start` positions in total.
+    auto ids = torch::from_blob(base, {count, k_}, torch::kInt);
+    auto logps = torch::from_blob(base + count * k_ * 4, {count, k_}, torch::kFloat);
+    const int64_t low = ids.min().item<int64_t>(), high = ids.max().item<int64_t>();
+    if (low < 0 || high >= vocab_) {
+      DPOK_THROW(FormatError, kComponent, "{}: record {}: cached token id {} outside [0, {})",
+                 file_.string(), record, low < 0 ? low : high, vocab_);
+    }
+    out.ids[r].index_copy_(0, positions, ids.to(torch::kLong));
+    out.logps[r].index_copy_(0, positions, logps.clone());
+  }
+  return out;
+}
+
+}  // namespace dpok::train
