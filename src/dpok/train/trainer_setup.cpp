@@ -123,11 +123,12 @@ void setup_reference(TrainerImpl& t) {
     freeze(reference);
     info.model_loaded = true;
     const bool cached = c.precompute_ref_log_probs;
-    const auto key = [&](const data::PreferenceDataset& d) {
-      return cached ? reference_cache_key(d, reference, c.max_length) : std::string();
+    // Keys hash every record and weight, so only splits that use a disk cache compute one.
+    const auto key = [&](const data::PreferenceDataset& d, bool needed) {
+      return cached && needed ? reference_cache_key(d, reference, c.max_length) : std::string();
     };
-    const std::string train_key = key(t.splits.train);
-    const std::string eval_key = has_eval ? key(t.splits.eval) : std::string();
+    const std::string train_key = key(t.splits.train, !train_supplied || topk);
+    const std::string eval_key = key(t.splits.eval, has_eval && (!eval_supplied || topk));
     if (has_eval && !eval_supplied) {
       t.eval_ref.table =
           reference_table(t, reference, t.splits.eval, cached, eval_key, info.eval_logps);
