@@ -86,6 +86,35 @@ TEST(Evaluator, RefusesATokenizerFromAnotherModel) {
   }
 }
 
+// GPT-2's 50,257 ids fit a 60,000-row embedding, but its special tokens are not the model's.
+TEST(Evaluator, RefusesASmallerTokenizerWithOtherSpecialTokens) {
+  DPOK_REQUIRE_ASSET(gpt2, "tokenizers/gpt2");
+  DPOK_REQUIRE_ASSET(spm, "tokenizers/llama2-sentencepiece.model");
+  model::ModelConfig config;
+  config.architecture = "LlamaForCausalLM";
+  config.model_type = "llama";
+  config.vocab_size = 60000;
+  config.hidden_size = 8;
+  config.intermediate_size = 16;
+  config.num_hidden_layers = 1;
+  config.num_attention_heads = 2;
+  config.num_key_value_heads = 2;
+  config.head_dim = 4;
+  config.max_position_embeddings = 64;
+  config.bos_token_id = 1;
+  config.eos_token_ids = {2};
+  model::CausalLM model(config);
+  EXPECT_NO_THROW(check_vocabulary(model, *text::Tokenizer::load(spm), "llama-shaped"));
+  try {
+    check_vocabulary(model, *text::Tokenizer::load(gpt2), "llama-shaped");
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("50256"), std::string::npos) << what;
+    EXPECT_NE(what.find("end-of-sequence"), std::string::npos) << what;
+  }
+}
+
 TEST(Evaluator, LoadsSplitsAndSamplesRecords) {
   DPOK_REQUIRE_ASSET(dir, "models/stories260k/hf");
   const auto tok = text::Tokenizer::load(dir);

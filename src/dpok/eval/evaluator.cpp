@@ -70,6 +70,26 @@ void check_vocabulary(const model::CausalLM& model, const text::Tokenizer& token
                "tokenizer does not belong to this model (pass --tokenizer)",
                model_name, tokenizer_vocab, model_vocab);
   }
+  // A smaller tokenizer can still be another model's (GPT-2's 50,257 ids fit a 128k Llama 3
+  // embedding): its special tokens give it away.
+  const auto& config = model->config();
+  const auto eos = tokenizer.eos_id();
+  if (eos && !config.eos_token_ids.empty() &&
+      std::find(config.eos_token_ids.begin(), config.eos_token_ids.end(), *eos) ==
+          config.eos_token_ids.end()) {
+    DPOK_THROW(ConfigError, "eval",
+               "{}: the tokenizer's end-of-sequence id is {} but the checkpoint's config.json "
+               "says {}; this tokenizer does not belong to this model (pass --tokenizer)",
+               model_name, *eos, fmt::join(config.eos_token_ids, " or "));
+  }
+  const auto bos = tokenizer.bos_id();
+  if (bos && config.bos_token_id && *bos != *config.bos_token_id) {
+    DPOK_THROW(ConfigError, "eval",
+               "{}: the tokenizer's beginning-of-sequence id is {} but the checkpoint's "
+               "config.json says {}; this tokenizer does not belong to this model (pass "
+               "--tokenizer)",
+               model_name, *bos, *config.bos_token_id);
+  }
 }
 
 }  // namespace dpok::eval

@@ -43,9 +43,11 @@ struct ScoreOptions {
 ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::PreferenceRecord> records,
                         const ScoreOptions& options);
 
-// Refuses a tokenizer whose ids the model cannot embed: ConfigError naming both sizes when the
-// tokenizer's vocabulary is larger than the model's. (A model vocabulary padded beyond the
-// tokenizer's, as Qwen's, is accepted.)
+// Refuses a tokenizer that is not the model's: ConfigError naming both sizes when the
+// tokenizer's vocabulary is larger than the model's, or both ids when its end-of-sequence id is
+// not among config.json's eos_token_id(s) or its beginning-of-sequence id differs from
+// bos_token_id (checked where both sides declare one). A model vocabulary padded beyond the
+// tokenizer's, as Qwen's, is accepted.
 void check_vocabulary(const model::CausalLM& model, const text::Tokenizer& tokenizer,
                       const std::string& model_name);
 
