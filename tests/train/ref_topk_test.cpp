@@ -1,7 +1,7 @@
 // Tests for the top-k reference cache: what gather() returns equals the reference's own top-k
 // log-probs at the penalised positions of a shuffled batch; header mismatches are FormatErrors;
 // the position count; dataset-supplied reference tables (ref_cache.h) and their partial-column
-// error.
+// error; the one-pass build that also fills the sequence table.
 #include "dpok/train/ref_topk.h"
 
 #include <gtest/gtest.h>
@@ -69,6 +69,20 @@ TEST_F(RefTopkTest, GatherEqualsTheReferencesTopkAtPenalisedPositions) {
   EXPECT_NE(msg(k, 2, vocab + 1).find(file.string()), std::string::npos);
   EXPECT_THROW(RefTopkCache(file, splits.eval, k, 2, vocab), FormatError);  // other records
   EXPECT_THROW(RefTopkCache(tmp_ / "missing.bin", splits.train, k, 2, vocab), IoError);
+}
+
+TEST_F(RefTopkTest, OnePassAlsoYieldsTheSequenceTable) {
+  REQUIRE_MODEL();
+  auto tokenizer = text::Tokenizer::load(tokenizer_dir_);
+  auto splits = data::load_preference_data(to_data_config(config(tmp_ / "run")), *tokenizer, 3);
+  auto reference = model::load_model(model_dir_);
+  const auto n = static_cast<int64_t>(splits.eval.records.size());
+  auto table = torch::zeros({n, 2}, torch::kFloat);
+  const fs::path file = tmp_ / "both.bin";
+  build_topk_cache(reference, splits.eval, 4, /*rows_per_record=*/1, 8, 0, file, 0, &table);
+  EXPECT_TRUE(torch::equal(table, compute_reference_logps(reference, splits.eval, 8, 0, 0)));
+  RefTopkCache cache(file, splits.eval, 4, 1, reference->config().vocab_size);
+  EXPECT_GT(cache.total_positions(), 0);
 }
 
 TEST(RefTopk, PenaltyPositions) {

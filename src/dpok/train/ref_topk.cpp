@@ -15,6 +15,7 @@
 #include "dpok/core/file_util.h"
 #include "dpok/data/batch_iterator.h"
 #include "dpok/train/fnv.h"
+#include "dpok/train/forward.h"
 #include "dpok/train/logprobs.h"
 
 namespace dpok::train {
@@ -117,8 +118,12 @@ fs::path topk_cache_file(const fs::path& cache_dir, const std::string& key, int6
 
 void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset& dataset, int64_t k,
                       int64_t rows_per_record, int64_t batch_size, int64_t pad_id,
-                      const fs::path& file) {
+                      const fs::path& file, int64_t chunk_rows, torch::Tensor* sequence_logps) {
   DPOK_CHECK(rows_per_record == 1 || rows_per_record == 2, "rows_per_record must be 1 or 2");
+  DPOK_CHECK(sequence_logps == nullptr ||
+                 (sequence_logps->dim() == 2 &&
+                  sequence_logps->size(0) == static_cast<int64_t>(dataset.records.size())),
+             "sequence_logps must be [N, 2]");
   torch::NoGradGuard no_grad;
   const int64_t vocab = reference->config().vocab_size;
   k = std::min(k, vocab);
@@ -153,7 +158,19 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
     auto ids = batch->input_ids.index_select(0, rows);
     auto mask = batch->attention_mask.index_select(0, rows);
     auto targets = completion_targets(ids, batch->completion_mask.index_select(0, rows));
-    auto hidden = reference->forward_hidden(ids.to(device), mask.to(device));
+    torch::Tensor hidden;
+    if (sequence_logps != nullptr) {
+      // One forward of all 2B rows serves both caches; the same call and batching as
+      // compute_reference_logps, so the table is the one ref_cache.h would compute.
+      auto scores =
+          score_sequences(reference, batch->input_ids.to(device), batch->attention_mask.to(device),
+                          batch->completion_mask.to(device), chunk_rows);
+      sequence_logps->index_copy_(0, torch::tensor(batch->record_indices, torch::kLong),
+                                  scores.logps.to(torch::kCPU).view({2, b}).t());
+      hidden = scores.hidden.index_select(0, rows.to(device));
+    } else {
+      hidden = reference->forward_hidden(ids.to(device), mask.to(device));
+    }
     auto wanted = (targets >= 0);
     auto flat = wanted.reshape(-1).nonzero().squeeze(1).to(device);
     auto selected = hidden.reshape({-1, hidden.size(-1)}).index_select(0, flat);

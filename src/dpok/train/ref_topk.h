@@ -84,10 +84,12 @@ std::filesystem::path topk_cache_file(const std::filesystem::path& cache_dir,
 
 // Runs `reference` over `dataset` (dataset order, batches of `batch_size` pairs, NoGradGuard) and
 // streams the top-k table to `file` atomically. k is clamped to the vocabulary. Positions are
-// projected and log-softmaxed in slices of about 64 MiB of fp32 logits. Throws IoError naming the
-// file.
+// projected and log-softmaxed in slices of about 64 MiB of fp32 logits. With `sequence_logps`
+// (a [N, 2] fp32 CPU tensor) the same pass also fills the sequence-level table of ref_cache.h
+// (`chunk_rows` as there), saving a second reference pass. Throws IoError naming the file.
 void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset& dataset, int64_t k,
                       int64_t rows_per_record, int64_t batch_size, int64_t pad_id,
-                      const std::filesystem::path& file);
+                      const std::filesystem::path& file, int64_t chunk_rows = 0,
+                      torch::Tensor* sequence_logps = nullptr);
 
 }  // namespace dpok::train

@@ -56,22 +56,40 @@ torch::Tensor reference_table(TrainerImpl& t, model::CausalLM& reference,
   return table;
 }
 
-// The penalty's top-k reference cache of `dataset` (ref_topk.h): opened when present, else built
-// first. `status` becomes "hit" or "built".
-std::unique_ptr<RefTopkCache> topk_cache(TrainerImpl& t, model::CausalLM& reference,
-                                         const data::PreferenceDataset& dataset,
-                                         const std::string& key, std::string& status) {
+// With precompute_ref_topk: the sequence table (when `need_table`) and the penalty's top-k cache
+// (ref_topk.h) of one split, from disk when present; when both are missing one reference pass
+// computes both. `source` becomes "cache" / "computed", `status` "hit" / "built".
+void cached_split_reference(TrainerImpl& t, model::CausalLM& reference,
+                            const data::PreferenceDataset& dataset, const std::string& key,
+                            bool need_table, SplitReference& out, std::string& source,
+                            std::string& status) {
+  const fs::path dir = reference_cache_dir(t);
   const int64_t vocab = reference->config().vocab_size;
   const int64_t k = std::min(t.config.penalty_topk, vocab);
   const int64_t rows = t.config.penalty_on == "both" ? 2 : 1;
-  const fs::path file = topk_cache_file(reference_cache_dir(t), key, k, rows);
+  const auto n = static_cast<int64_t>(dataset.records.size());
+  const fs::path file = topk_cache_file(dir, key, k, rows);
+  if (need_table) {
+    out.table = load_reference_cache(dir, key, n);
+    source = "cache";
+  }
   status = "hit";
   if (!fs::exists(file)) {
+    torch::Tensor table;
+    if (need_table && !out.table.defined()) table = torch::zeros({n, 2}, torch::kFloat);
     build_topk_cache(reference, dataset, k, rows, t.config.per_device_eval_batch_size, t.pad_id,
-                     file);
+                     file, t.config.logprob_chunk_rows, table.defined() ? &table : nullptr);
     status = "built";
+    if (table.defined()) {
+      store_reference_cache(dir, key, table);
+      out.table = table;
+      source = "computed";
+    }
   }
-  return std::make_unique<RefTopkCache>(file, dataset, k, rows, vocab);
+  if (need_table && !out.table.defined()) {
+    out.table = reference_table(t, reference, dataset, true, key, source);
+  }
+  out.topk = std::make_unique<RefTopkCache>(file, dataset, k, rows, vocab);
 }
 
 // One line (two with a dataset-supplied table and an online penalty) saying where the reference
@@ -129,20 +147,23 @@ void setup_reference(TrainerImpl& t) {
     };
     const std::string train_key = key(t.splits.train, !train_supplied || topk);
     const std::string eval_key = key(t.splits.eval, has_eval && (!eval_supplied || topk));
-    if (has_eval && !eval_supplied) {
-      t.eval_ref.table =
-          reference_table(t, reference, t.splits.eval, cached, eval_key, info.eval_logps);
-    }
-    if (!train_supplied && cached) {
-      t.train_ref.table =
-          reference_table(t, reference, t.splits.train, true, train_key, info.train_logps);
-    } else if (!train_supplied) {
-      info.train_logps = "online";
-    }
-    if (topk) {
-      t.train_ref.topk = topk_cache(t, reference, t.splits.train, train_key, info.train_topk);
+    if (topk) {  // implies precompute_ref_log_probs (config.cpp)
+      cached_split_reference(t, reference, t.splits.train, train_key, !train_supplied, t.train_ref,
+                             info.train_logps, info.train_topk);
       if (has_eval) {
-        t.eval_ref.topk = topk_cache(t, reference, t.splits.eval, eval_key, info.eval_topk);
+        cached_split_reference(t, reference, t.splits.eval, eval_key, !eval_supplied, t.eval_ref,
+                               info.eval_logps, info.eval_topk);
+      }
+    } else {
+      if (has_eval && !eval_supplied) {
+        t.eval_ref.table =
+            reference_table(t, reference, t.splits.eval, cached, eval_key, info.eval_logps);
+      }
+      if (!train_supplied && cached) {
+        t.train_ref.table =
+            reference_table(t, reference, t.splits.train, true, train_key, info.train_logps);
+      } else if (!train_supplied) {
+        info.train_logps = "online";
       }
     }
     if (keep) t.reference = reference;
