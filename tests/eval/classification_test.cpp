@@ -5,7 +5,7 @@
 #include <random>
 
 #include "dpok/core/error.h"
-#include "eval/python_oracle.h"
+#include "support/python_oracle.h"
 
 namespace dpok::eval {
 namespace {

@@ -5,31 +5,16 @@
 // head_dim or a swapped projection shows.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <memory>
-#include <nlohmann/json.hpp>
-
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "dpok/core/file_util.h"
 #include "dpok/model/causal_lm.h"
 #include "dpok/model/save.h"
 #include "model/test_util.h"
-#include "support/testing.h"
+#include "support/python_oracle.h"
 
 namespace dpok::model {
 namespace {
-
-std::string run_reference(const std::filesystem::path& dir, const std::string& ids_json) {
-  const auto script = std::filesystem::path(__FILE__).parent_path() / "llama_family_reference.py";
-  const std::string command =
-      "/usr/bin/python3 " + script.string() + " " + dir.string() + " '" + ids_json + "' 2>&1";
-  std::string output;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  if (!pipe) return output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe.get())) output.append(buffer, n);
-  return output;
-}
 
 ModelConfig family_config(const std::string& architecture) {
   auto config = testing::tiny_config(architecture);
@@ -46,10 +31,7 @@ ModelConfig family_config(const std::string& architecture) {
 class FamilyReference : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(FamilyReference, LogitsMatchIndependentPythonForward) {
-  if (!std::filesystem::exists("/usr/bin/python3")) {
-    if (dpok::testing::running_in_ci()) FAIL() << "/usr/bin/python3 is required under CI";
-    GTEST_SKIP() << "/usr/bin/python3 not found";
-  }
+  DPOK_REQUIRE_PYTHON("torch");
   const auto config = family_config(GetParam());
   CausalLM model(config);
   {
@@ -64,13 +46,11 @@ TEST_P(FamilyReference, LogitsMatchIndependentPythonForward) {
   save_pretrained(model, tmp.path());
   const std::vector<std::vector<int64_t>> ids = {{1, 17, 42, 5, 96, 3, 60},
                                                  {1, 8, 8, 33, 2, 71, 14}};
-  const auto output = run_reference(tmp.path(), nlohmann::json(ids).dump());
-  auto expected = nlohmann::json::parse(output, nullptr, false);
-  if (expected.is_discarded() && output.find("No module named 'torch'") != std::string::npos &&
-      !dpok::testing::running_in_ci()) {
-    GTEST_SKIP() << "Debian's python3-torch is not installed";
-  }
-  ASSERT_FALSE(expected.is_discarded()) << output;
+  const auto script = std::filesystem::path(__FILE__).parent_path() / "llama_family_reference.py";
+  const auto answer = dpok::testing::run_python(read_file(script),
+                                                {{"model_dir", tmp.path().string()}, {"ids", ids}});
+  ASSERT_TRUE(answer.has_value() && !answer->is_discarded()) << "reference script failed";
+  const auto& expected = *answer;
   std::vector<double> flat;
   for (const auto& row : expected) {
     for (const auto& position : row) {

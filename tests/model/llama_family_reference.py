@@ -4,7 +4,7 @@ code (Llama, Mistral, Qwen2, Qwen3) in plain PyTorch: reads a Hugging Face direc
 (config.json + model.safetensors, F32) with only the safetensors format spec, runs a causal
 forward over the given token ids in fp64, and prints the logits as JSON.
 
-  /usr/bin/python3 llama_family_reference.py MODEL_DIR '[[1, 5, 9], ...]'
+  echo '{"model_dir": "DIR", "ids": [[1, 5, 9], ...]}' | /usr/bin/python3 llama_family_reference.py
 """
 import json
 import struct
@@ -81,7 +81,8 @@ def forward(c, w, ids):
 
 
 def main():
-    directory, ids = sys.argv[1], torch.tensor(json.loads(sys.argv[2]))
+    request = json.load(sys.stdin)
+    directory, ids = request["model_dir"], torch.tensor(request["ids"])
     config = json.load(open(directory + "/config.json"))
     weights = read_safetensors(directory + "/model.safetensors")
     print(json.dumps(forward(config, weights, ids).tolist()))
