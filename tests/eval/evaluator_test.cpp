@@ -8,6 +8,7 @@
 #include "dpok/core/file_util.h"
 #include "dpok/model/loader.h"
 #include "dpok/text/tokenizer.h"
+#include "model/test_util.h"
 #include "support/testing.h"
 
 namespace dpok::eval {
@@ -90,19 +91,8 @@ TEST(Evaluator, RefusesATokenizerFromAnotherModel) {
 TEST(Evaluator, RefusesASmallerTokenizerWithOtherSpecialTokens) {
   DPOK_REQUIRE_ASSET(gpt2, "tokenizers/gpt2");
   DPOK_REQUIRE_ASSET(spm, "tokenizers/llama2-sentencepiece.model");
-  model::ModelConfig config;
-  config.architecture = "LlamaForCausalLM";
-  config.model_type = "llama";
+  auto config = model::testing::tiny_config();
   config.vocab_size = 60000;
-  config.hidden_size = 8;
-  config.intermediate_size = 16;
-  config.num_hidden_layers = 1;
-  config.num_attention_heads = 2;
-  config.num_key_value_heads = 2;
-  config.head_dim = 4;
-  config.max_position_embeddings = 64;
-  config.bos_token_id = 1;
-  config.eos_token_ids = {2};
   model::CausalLM model(config);
   EXPECT_NO_THROW(check_vocabulary(model, *text::Tokenizer::load(spm), "llama-shaped"));
   try {
