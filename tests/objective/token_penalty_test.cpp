@@ -102,6 +102,20 @@ TEST(TokenPenalty, FullTopkSupportEqualsTheFullDivergence) {
   EXPECT_TRUE(at::allclose(small.ref_logps.exp().sum(-1), at::ones({5}, at::kDouble)));
 }
 
+// In fp32, Σp over all V entries misses 1 by rounding noise; with k = V the cached support must
+// not turn that noise into a tail bucket (it once added ~1e-4 of divergence per position).
+TEST(TokenPenalty, Fp32CachedTopkWithEveryTokenEqualsTheFullDivergence) {
+  at::manual_seed(4);
+  const auto lp = at::log_softmax(at::randn({6, 512}) * 3, -1);
+  const auto lq = at::log_softmax(at::randn({6, 512}) * 3, -1);
+  const auto [vals, ids] = lq.topk(512, -1);
+  for (const Divergence d : {Divergence::kKl, Divergence::kJs, Divergence::kHellinger}) {
+    const auto full = distribution_divergence(d, lp, lq);
+    const auto cached = token_divergence_topk(lp, ids, vals, options_for(d, 512));
+    EXPECT_LE((cached - full).abs().max().item<double>(), 1e-5) << to_string(d);
+  }
+}
+
 TEST(TokenPenalty, CachedTopkConvergesToTheFullDivergenceAsKGrows) {
   at::manual_seed(3);
   const int64_t v = 64;
