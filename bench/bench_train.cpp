@@ -2,9 +2,11 @@
 // SwiGLU 2048, tied embeddings), 2 pairs × 128 tokens, 2 threads: dpok's step (chunked log-probs
 // from hidden states, objective, backward, clip, AdamW) with an online reference, with cached
 // reference log-probs, and with the HMK semantic term; and in the same run the same step written
-// TRL-style in PyTorch Python (bench/python/dpo_step.py, Debian's /usr/bin/python3).
+// TRL-style in PyTorch Python (bench/python/dpo_step.py, Debian's /usr/bin/python3); then the
+// cached/online and HMK/online ratios again from steps taken in turns (BM_DpokPairedRatios).
 //
-//   build/bench_train   (run from the repository root; DPOK_BENCH_STEPS=N timed steps per variant,
+//   build/bench/bench_train   (run from the repository root; DPOK_BENCH_STEPS=N timed steps per
+//   variant,
 //                        default 3; DPOK_BENCH_SMALL=1 for a quick smoke run)
 //
 // Results and the command are recorded in docs/benchmarks.md, section "train".
@@ -13,11 +15,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "dpok/core/torch/runtime.h"
 #include "dpok/model/causal_lm.h"
@@ -160,6 +164,34 @@ void BM_DpokStepHmk(benchmark::State& state) {
   run_dpok(state, false, true);
 }
 
+// The two ratio targets (cached / online, HMK / online) from paired measurements: each round
+// runs online, cached, online, HMK, and each variant is compared with the online step just
+// before it, under the same machine load; reports the median of the per-round ratios.
+// Registered last: it holds three models at once.
+void BM_DpokPairedRatios(benchmark::State& state) {
+  torch::set_num_threads(kThreads);
+  Step online(false, false), cached(false, true), hmk(true, false);
+  const auto seconds = [](Step& step, bool use_cache) {
+    const auto start = std::chrono::steady_clock::now();
+    step.run(use_cache);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  seconds(online, false), seconds(cached, true), seconds(hmk, false);  // warmup
+  std::vector<double> cached_ratio, hmk_ratio;
+  for (auto _ : state) {
+    const double before_cached = seconds(online, false);
+    cached_ratio.push_back(seconds(cached, true) / before_cached);
+    const double before_hmk = seconds(online, false);
+    hmk_ratio.push_back(seconds(hmk, false) / before_hmk);
+  }
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v[v.size() / 2];
+  };
+  state.counters["cached_over_online"] = median(cached_ratio);
+  state.counters["hmk_over_online"] = median(hmk_ratio);
+}
+
 // Runs the Python baseline once (it times its own steps after a warmup) and reports its mean.
 // `env_prefix` sets its OpenMP wait policy: unset as its users run it, or PASSIVE as dpok runs
 // (runtime.h), so the code is also compared on equal terms.
@@ -219,6 +251,7 @@ BENCHMARK(BM_PythonStepOnlinePassiveOpenMP)
     ->Iterations(1)
     ->UseManualTime();
 BENCHMARK(BM_PythonStepCachedRef)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
+BENCHMARK(BM_DpokPairedRatios)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 
 }  // namespace
 
