@@ -196,8 +196,12 @@ std::string side_by_side(const std::vector<std::string>& names,
   for (const auto& r : results) {
     for (const auto& [key, value] : r.rows) width = std::max(width, value.size() + 2);
   }
+  // A long path keeps its end, which names the checkpoint (".../run/checkpoint-478").
+  const auto fit = [room = width - 2](const std::string& name) {
+    return name.size() <= room ? name : "..." + name.substr(name.size() - (room - 3));
+  };
   std::string out = fmt::format("{:<24}", "metric");
-  for (const auto& name : names) out += fmt::format("{:>{}}", name.substr(0, width - 2), width);
+  for (const auto& name : names) out += fmt::format("{:>{}}", fit(name), width);
   out += "\n";
   for (std::size_t k = 0; k < keys.size(); ++k) {
     out += fmt::format("{:<24}", keys[k]);
