@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -22,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "bench_util.h"
 #include "dpok/core/torch/runtime.h"
 #include "dpok/model/loader.h"
 #include "dpok/model/save.h"
@@ -73,15 +73,6 @@ int64_t status_kb(const std::string& key) {
   return -1;
 }
 
-std::string run_command(const std::string& command) {
-  std::string output;
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-  if (!pipe) return output;
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe.get())) output.append(buffer, n);
-  return output;
-}
-
 // Best tokens/s over the timed iterations, by wall clock and by process CPU time (all threads).
 // The CPU-time figure is the steadier one on a machine shared with other jobs. The Python
 // baseline runs twice: as its users run it (OMP_WAIT_POLICY unset) and with the passive OpenMP
@@ -92,12 +83,6 @@ struct Throughput {
 struct Summary {
   Throughput dpok_full, dpok_lean, python_default, python_passive;
 } summary;
-
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 void time_forward(benchmark::State& state, bool lean, Throughput& result) {
   auto& model = bench_model();
@@ -111,7 +96,7 @@ void time_forward(benchmark::State& state, bool lean, Throughput& result) {
   double best = 1e30, best_cpu = 1e30;
   for (auto _ : state) {
     const auto start = std::chrono::steady_clock::now();
-    const double cpu_start = process_cpu_seconds();
+    const double cpu_start = dpok::bench::process_cpu_seconds();
     if (lean) {
       benchmark::DoNotOptimize(model->forward_hidden(ids));
     } else {
@@ -121,7 +106,7 @@ void time_forward(benchmark::State& state, bool lean, Throughput& result) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     state.SetIterationTime(seconds);
     best = std::min(best, seconds);
-    best_cpu = std::min(best_cpu, process_cpu_seconds() - cpu_start);
+    best_cpu = std::min(best_cpu, dpok::bench::process_cpu_seconds() - cpu_start);
   }
   result = {kBatch * kSeq / best, kBatch * kSeq / best_cpu};
   state.counters["tokens_per_cpu_s"] = result.cpu;
@@ -149,7 +134,7 @@ void BM_PythonForwardLogits(benchmark::State& state, const std::string& env_pref
                               std::to_string(at::get_num_threads()) + " --iters " +
                               std::to_string(kTimedIterations) + " 2>&1";
   for (auto _ : state) {
-    const auto output = run_command(command);
+    const auto output = dpok::bench::run_command(command);
     auto parsed = nlohmann::json::parse(output, nullptr, false);
     if (parsed.is_discarded() || !parsed.contains("tokens_per_s")) {
       state.SkipWithError(("python baseline failed: " + output).c_str());
@@ -167,7 +152,8 @@ void BM_LoadPeakRss(benchmark::State& state) {
   const std::string dir = "/tmp/dpok-bench-forward-" + std::to_string(getpid());
   dpok::model::save_pretrained(bench_model(), dir);
   for (auto _ : state) {
-    const auto output = run_command("/proc/" + std::to_string(getpid()) + "/exe --load-rss " + dir);
+    const auto output =
+        dpok::bench::run_command("/proc/" + std::to_string(getpid()) + "/exe --load-rss " + dir);
     auto result = nlohmann::json::parse(output, nullptr, false);
     if (result.is_discarded()) {
       state.SkipWithError(("load child failed: " + output).c_str());

@@ -13,12 +13,11 @@
 // Parameters: 24.6M embedding (tied) + 12 × 7.08M = 109.5M.
 #include <benchmark/benchmark.h>
 
-#include <time.h>
-
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "dpok/core/torch/runtime.h"
 #include "dpok/core/torch/torch_compat.h"
 #include "dpok/objective/losses.h"
@@ -37,12 +36,6 @@ double g_baseline_wall = 0, g_baseline_cpu = 0;
 
 using Clock = std::chrono::steady_clock;
 
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
 // Runs `body` per iteration with manual (wall) timing; reports process CPU seconds per iteration
 // and both times as a percentage of the baseline step.
 template <typename Body>
@@ -50,9 +43,9 @@ void timed(benchmark::State& state, Body&& body, bool is_baseline = false) {
   double wall = 0, cpu = 0;
   for (auto _ : state) {
     const auto start = Clock::now();
-    const double cpu_start = process_cpu_seconds();
+    const double cpu_start = dpok::bench::process_cpu_seconds();
     body();
-    cpu += process_cpu_seconds() - cpu_start;
+    cpu += dpok::bench::process_cpu_seconds() - cpu_start;
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     state.SetIterationTime(seconds);
     wall += seconds;

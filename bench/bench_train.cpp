@@ -11,18 +11,16 @@
 //
 // Results and the command are recorded in docs/benchmarks.md, section "train".
 #include <benchmark/benchmark.h>
-#include <sys/resource.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
-#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "dpok/core/torch/runtime.h"
 #include "dpok/model/causal_lm.h"
 #include "dpok/objective/objective.h"
@@ -131,23 +129,14 @@ struct Step {
   }
 };
 
-// User + system CPU seconds of the whole process (all threads): less sensitive than wall time
-// to other load on a shared machine.
-double process_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
 void run_dpok(benchmark::State& state, bool cached, bool hmk) {
   torch::set_num_threads(kThreads);
   Step step(hmk, cached);
   step.run(cached);  // warmup
-  const double cpu_start = process_cpu_seconds();
+  const double cpu_start = bench::process_cpu_seconds();
   for (auto _ : state) step.run(cached);
   state.counters["process_cpu_s_per_step"] =
-      (process_cpu_seconds() - cpu_start) / static_cast<double>(state.iterations());
+      (bench::process_cpu_seconds() - cpu_start) / static_cast<double>(state.iterations());
   const double tokens = 2.0 * kPairs * kTokens;
   state.counters["tokens_per_s"] =
       benchmark::Counter(tokens * state.iterations(), benchmark::Counter::kIsRate);
@@ -203,12 +192,7 @@ void run_python(benchmark::State& state, bool cached, const char* env_prefix) {
       env_prefix, config.vocab_size, config.hidden_size, config.intermediate_size,
       config.num_hidden_layers, config.num_attention_heads, config.num_key_value_heads, kPairs,
       kTokens, kThreads, timed_steps(), cached ? " --cached-reference" : "");
-  std::string output;
-  if (FILE* pipe = popen(cmd.c_str(), "r")) {
-    std::array<char, 4096> buffer{};
-    while (fgets(buffer.data(), buffer.size(), pipe) != nullptr) output += buffer.data();
-    pclose(pipe);
-  }
+  const std::string output = bench::run_command(cmd);
   nlohmann::json result;
   try {
     result = nlohmann::json::parse(output);

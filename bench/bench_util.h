@@ -1,0 +1,29 @@
+// Helpers shared by the benchmark programs: process CPU time and running a baseline command.
+#pragma once
+
+#include <time.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace dpok::bench {
+
+// CPU seconds of the whole process, all threads: steadier than wall time on a shared machine.
+inline double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Standard output of `command` (run by the shell); empty when it cannot be started.
+inline std::string run_command(const std::string& command) {
+  std::string output;
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  if (!pipe) return output;
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe.get())) output.append(buffer, n);
+  return output;
+}
+
+}  // namespace dpok::bench
