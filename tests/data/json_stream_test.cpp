@@ -162,6 +162,9 @@ TEST(JsonStream, ExpandsGlobsAndCommaLists) {
   EXPECT_THROW(expand_data_spec((dir / "*.parquet").string()), IoError);
   EXPECT_THROW(expand_data_spec((dir / "missing.jsonl").string()), IoError);
   EXPECT_THROW(expand_data_spec(std::string()), ConfigError);
+  EXPECT_EQ(split_data_spec("a.jsonl,,b/*.json,"),
+            (std::vector<std::string>{"a.jsonl", "b/*.json"}));
+  EXPECT_TRUE(split_data_spec("").empty());
 }
 
 TEST(JsonStream, ReadsRealHhRlhfCounts) {

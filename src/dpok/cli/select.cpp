@@ -8,12 +8,12 @@
 
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "dpok/cli/command.h"
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
 #include "dpok/core/torch/runtime.h"
+#include "dpok/data/json_stream.h"
 #include "dpok/eval/evaluator.h"
 #include "dpok/model/loader.h"
 #include "dpok/objective/semantic.h"
@@ -90,10 +90,7 @@ YAML::Node base_config(const SelectOptions& o) {
   root["max_length"] = o.source.max_length;
   root["max_prompt_length"] = o.source.max_prompt_length;
   YAML::Node data;
-  std::string item;
-  for (std::istringstream in(o.source.spec); std::getline(in, item, ',');) {
-    if (!item.empty()) data["train_files"].push_back(item);
-  }
+  for (const auto& item : data::split_data_spec(o.source.spec)) data["train_files"].push_back(item);
   data["eval_fraction"] = o.validate_eval_fraction;
   root["data"] = data;
   return root;

@@ -322,15 +322,19 @@ std::vector<std::filesystem::path> expand_data_spec(const std::vector<std::strin
   return files;
 }
 
-std::vector<std::filesystem::path> expand_data_spec(const std::string& comma_separated) {
+std::vector<std::string> split_data_spec(const std::string& comma_separated) {
   std::vector<std::string> items;
   size_t start = 0;
   while (start <= comma_separated.size()) {
     const size_t comma = std::min(comma_separated.find(',', start), comma_separated.size());
-    items.push_back(comma_separated.substr(start, comma - start));
+    if (comma > start) items.push_back(comma_separated.substr(start, comma - start));
     start = comma + 1;
   }
-  return expand_data_spec(items);
+  return items;
+}
+
+std::vector<std::filesystem::path> expand_data_spec(const std::string& comma_separated) {
+  return expand_data_spec(split_data_spec(comma_separated));
 }
 
 }  // namespace dpok::data

@@ -76,4 +76,8 @@ class RecordReader {
 std::vector<std::filesystem::path> expand_data_spec(const std::vector<std::string>& items);
 std::vector<std::filesystem::path> expand_data_spec(const std::string& comma_separated);
 
+// The items of a comma-separated data specification, unexpanded (empty items dropped): what a
+// DataConfig's train_files holds for a command-line --data value.
+std::vector<std::string> split_data_spec(const std::string& comma_separated);
+
 }  // namespace dpok::data

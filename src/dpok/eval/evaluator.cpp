@@ -6,11 +6,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <random>
-#include <sstream>
 
 #include "dpok/core/error.h"
 #include "dpok/data/batch.h"
 #include "dpok/data/dataset.h"
+#include "dpok/data/json_stream.h"
 #include "dpok/objective/semantic.h"
 #include "dpok/text/tokenizer.h"
 #include "dpok/train/config.h"
@@ -99,10 +99,7 @@ namespace dpok::eval {
 std::vector<data::PreferenceRecord> load_records(const RecordSource& source,
                                                  const text::Tokenizer& tokenizer) {
   data::DataConfig config;
-  std::string item;
-  for (std::istringstream in(source.spec); std::getline(in, item, ',');) {
-    if (!item.empty()) config.train_files.push_back(item);
-  }
+  config.train_files = data::split_data_spec(source.spec);
   config.eval_fraction = source.eval_fraction;
   config.max_length = source.max_length;
   config.max_prompt_length = source.max_prompt_length;
