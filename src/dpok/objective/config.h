@@ -1,4 +1,4 @@
-// ObjectiveConfig: the one description of dpok's training objective (../shared/docs/objective.md),
+// ObjectiveConfig: the one description of dpok's training objective (docs/objective.md),
 // i.e. what the trainer's YAML maps to, plus the enums its string names parse into.
 //
 // Does: hold every option of §1–§6 with TRL-style names and the spec's defaults; validate them
