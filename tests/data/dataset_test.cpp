@@ -228,7 +228,7 @@ constexpr HhExpectation kHhFiles[] = {{"harmless-base-test.jsonl.gz", 2312},
                                       {"helpful-online-test.jsonl.gz", 1137},
                                       {"helpful-rejection-sampled-test.jsonl.gz", 2749}};
 
-// Loads all four files; checks counts, drops, fallbacks and masks; returns the dataset.
+// Loads all four files; checks counts, drops, fallbacks and final EOS; returns the dataset.
 PreferenceDataset check_hh(const text::Tokenizer& tok, const std::filesystem::path& hh,
                            const dpok::testing::TempDir& dir) {
   std::vector<std::filesystem::path> files;
@@ -274,7 +274,7 @@ std::string decode_text(const text::Tokenizer& tok, std::vector<int32_t> ids) {
   return tok.decode(ids);
 }
 
-TEST(DatasetHh, Llama3TokenizerCountsPromptsAndMasks) {
+TEST(DatasetHh, Llama3TokenizerCountsPromptsAndEos) {
   DPOK_REQUIRE_ASSET(hh, "hh-rlhf");
   DPOK_REQUIRE_ASSET(tok_dir, "tokenizers/llama3");
   dpok::testing::TempDir dir;
@@ -307,7 +307,7 @@ TEST(DatasetHh, Llama3TokenizerCountsPromptsAndMasks) {
             0u);
 }
 
-TEST(DatasetHh, Stories260kTokenizerCountsAndMasks) {
+TEST(DatasetHh, Stories260kTokenizerCountsAndEos) {
   DPOK_REQUIRE_ASSET(hh, "hh-rlhf");
   DPOK_REQUIRE_ASSET(model, "models/stories260k/tok512.model");
   dpok::testing::TempDir dir;
