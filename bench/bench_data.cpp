@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "dpok/data/batch_iterator.h"
+#include "dpok/data/torch/batch_iterator.h"
 #include "dpok/data/dataset.h"
 #include "dpok/text/tokenizer.h"
 

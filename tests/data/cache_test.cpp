@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "data/fake_tokenizer.h"
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
@@ -45,18 +47,48 @@ TEST(Cache, RoundTripsRecordsAndCounts) {
   EXPECT_EQ(d.summary.dropped.at("empty_string"), 1);
 }
 
-TEST(Cache, CorruptFilesAreFormatErrors) {
-  const auto bytes = serialize_dataset(sample(), "k1");
-  EXPECT_THROW(parse_dataset(bytes, "k2", "mem"), FormatError);  // other key
-  EXPECT_THROW(parse_dataset(bytes.substr(0, bytes.size() - 3), "k1", "mem"), FormatError);
-  EXPECT_THROW(parse_dataset(bytes + "x", "k1", "mem"), FormatError);
-  EXPECT_THROW(parse_dataset("NOTDPOK!", "k1", "mem"), FormatError);
+// The message of the FormatError parse_dataset throws for `bytes` ("" when it parses).
+std::string rejection(const std::string& bytes, const std::string& key = "k1") {
   try {
-    parse_dataset(bytes.substr(0, 20), "k1", "cache.bin");
-    FAIL();
+    parse_dataset(bytes, key, "/c/cache.bin");
   } catch (const FormatError& e) {
-    EXPECT_NE(std::string(e.what()).find("cache.bin: truncated at byte"), std::string::npos)
-        << e.what();
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Cache, CorruptFilesAreFormatErrorsNamingTheFile) {
+  const auto bytes = serialize_dataset(sample(), "k1");
+  const std::string prefix = "[data.cache] /c/cache.bin: ";
+  EXPECT_NE(rejection(bytes, "k2").find(prefix + "written for key 'k1', expected 'k2'"),
+            std::string::npos);
+  EXPECT_NE(rejection(bytes.substr(0, bytes.size() - 3)).find(prefix + "header says"),
+            std::string::npos);
+  EXPECT_NE(rejection(bytes + "x").find(prefix + "header says"), std::string::npos);
+  EXPECT_NE(rejection(bytes.substr(0, 20)).find(prefix + "20 bytes, shorter than the 64-byte"),
+            std::string::npos);
+  // A file of the first layout (magic "DPOKDAT1", no checksum) is never misread.
+  EXPECT_NE(rejection("DPOKDAT1" + bytes.substr(64)).find(prefix + "not a dpok data cache"),
+            std::string::npos);
+  auto flipped = bytes;
+  flipped[bytes.size() - 5] ^= 0x40;  // inside the last record
+  EXPECT_NE(rejection(flipped).find(prefix + "checksum mismatch"), std::string::npos);
+}
+
+// Seeded fuzz: truncations and bit flips anywhere give a FormatError naming the file, never a
+// crash or a dataset read from damaged bytes (the sanitizer job runs this).
+TEST(Cache, FuzzedFilesAreRejected) {
+  const auto bytes = serialize_dataset(sample(), "k1");
+  std::mt19937 rng(20261203);
+  for (int trial = 0; trial < 300; ++trial) {
+    auto bad = bytes;
+    if (trial % 2 == 0) {
+      bad.resize(rng() % bytes.size());
+    } else {
+      const size_t pos = rng() % bad.size();
+      bad[pos] = static_cast<char>(bad[pos] ^ (1 << (rng() % 8)));
+    }
+    ASSERT_NE(rejection(bad).find("/c/cache.bin"), std::string::npos) << "trial " << trial;
   }
 }
 
@@ -90,6 +122,11 @@ TEST(Cache, StoreAndLoad) {
   const auto loaded = load_cached(dir.path(), "abc");
   ASSERT_TRUE(loaded.has_value());
   EXPECT_EQ(loaded->records.size(), 1u);
+  // A damaged entry is rebuilt rather than trusted.
+  auto bytes = read_file(dir / "data" / "abc.bin");
+  bytes[bytes.size() - 1] ^= 1;
+  write_file_atomic(dir / "data" / "abc.bin", bytes);
+  EXPECT_FALSE(load_cached(dir.path(), "abc").has_value());
 }
 
 }  // namespace

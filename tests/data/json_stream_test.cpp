@@ -2,11 +2,10 @@
 #include "dpok/data/json_stream.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <fstream>
 
+#include "data/compression.h"
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
 #include "support/testing.h"
@@ -14,25 +13,8 @@
 namespace dpok::data {
 namespace {
 
-std::string gzip(const std::string& data) {
-  z_stream s{};
-  deflateInit2(&s, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&s, data.size()) + 64, '\0');
-  s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  s.avail_in = static_cast<uInt>(data.size());
-  s.next_out = reinterpret_cast<Bytef*>(out.data());
-  s.avail_out = static_cast<uInt>(out.size());
-  deflate(&s, Z_FINISH);
-  out.resize(s.total_out);
-  deflateEnd(&s);
-  return out;
-}
-
-std::string zstd(const std::string& data) {
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  out.resize(ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3));
-  return out;
-}
+using testing::gzip;
+using testing::zstd;
 
 std::vector<RawRecord> read_all(const std::filesystem::path& path) {
   RecordReader reader(path);
@@ -44,7 +26,7 @@ std::vector<RawRecord> read_all(const std::filesystem::path& path) {
 const std::string kJsonl = "{\"a\": 1}\n\n{\"a\": 2}\r\n   \n{\"a\": \"x\\ny\"}\n";
 
 TEST(JsonStream, ReadsJsonLinesPlainGzipAndZstdAlike) {
-  testing::TempDir dir;
+  dpok::testing::TempDir dir;
   write_file_atomic(dir / "d.jsonl", kJsonl);
   write_file_atomic(dir / "d.jsonl.gz", gzip(kJsonl));
   write_file_atomic(dir / "d.jsonl.zst", zstd(kJsonl));
@@ -62,7 +44,7 @@ TEST(JsonStream, ReadsJsonLinesPlainGzipAndZstdAlike) {
 }
 
 TEST(JsonStream, ReadsLinesLongerThanTheBuffer) {
-  testing::TempDir dir;
+  dpok::testing::TempDir dir;
   const std::string long_value(300000, 'x');
   write_file_atomic(dir / "long.jsonl.gz", gzip("{\"v\": \"" + long_value + "\"}\n{\"v\": 1}"));
   const auto records = read_all(dir / "long.jsonl.gz");
@@ -73,7 +55,7 @@ TEST(JsonStream, ReadsLinesLongerThanTheBuffer) {
 }
 
 TEST(JsonStream, SplitsJsonArraysElementByElement) {
-  testing::TempDir dir;
+  dpok::testing::TempDir dir;
   const std::string array =
       "\xEF\xBB\xBF [\n  {\"p\": \"a ] } , [\", \"q\": [1, {\"r\": 2}]},\n"
       "  {\"p\": \"esc \\\" ]\"}\n  ,\n\n  {\"p\": 3}\n]\n";
@@ -95,7 +77,7 @@ TEST(JsonStream, SplitsJsonArraysElementByElement) {
 }
 
 TEST(JsonStream, EmptyArrayAndEmptyFileHaveNoRecords) {
-  testing::TempDir dir;
+  dpok::testing::TempDir dir;
   write_file_atomic(dir / "a.json", "  [ ]  ");
   write_file_atomic(dir / "b.jsonl", "");
   EXPECT_TRUE(read_all(dir / "a.json").empty());
@@ -103,7 +85,7 @@ TEST(JsonStream, EmptyArrayAndEmptyFileHaveNoRecords) {
 }
 
 TEST(JsonStream, TruncatedArrayNamesFileAndLine) {
-  testing::TempDir dir;
+  dpok::testing::TempDir dir;
   write_file_atomic(dir / "t.json", "[\n{\"a\": 1},\n{\"a\": \n");
   RecordReader reader(dir / "t.json");
   ASSERT_TRUE(reader.next());
@@ -118,7 +100,7 @@ TEST(JsonStream, TruncatedArrayNamesFileAndLine) {
 }
 
 TEST(JsonStream, TextAfterArrayIsAnError) {
-  testing::TempDir dir;
+  dpok::testing::TempDir dir;
   write_file_atomic(dir / "t.json", "[{\"a\": 1}]\n{\"b\": 2}\n");
   RecordReader reader(dir / "t.json");
   ASSERT_TRUE(reader.next());
@@ -126,7 +108,7 @@ TEST(JsonStream, TextAfterArrayIsAnError) {
 }
 
 TEST(JsonStream, CorruptAndTruncatedCompressedStreamsAreFormatErrors) {
-  testing::TempDir dir;
+  dpok::testing::TempDir dir;
   std::string big;
   for (int i = 0; i < 2000; ++i) big += "{\"i\": " + std::to_string(i * 7919 % 1000) + "}\n";
   const std::string gz = gzip(big), zs = zstd(big);
@@ -151,7 +133,7 @@ TEST(JsonStream, MissingFileIsIoError) {
 }
 
 TEST(JsonStream, ExpandsGlobsAndCommaLists) {
-  testing::TempDir dir;
+  dpok::testing::TempDir dir;
   for (const char* name : {"b.jsonl", "a.jsonl", "c.json", "z.txt"})
     write_file_atomic(dir / name, "");
   const auto files = expand_data_spec((dir / "*.jsonl").string() + "," + (dir / "c.json").string());

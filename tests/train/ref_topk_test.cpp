@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "dpok/core/error.h"
-#include "dpok/data/batch_iterator.h"
 #include "dpok/data/dataset.h"
+#include "dpok/data/torch/batch_iterator.h"
 #include "dpok/train/logprobs.h"
 #include "dpok/train/ref_cache.h"
 #include "dpok/train/setup.h"
@@ -29,16 +29,17 @@ TEST_F(RefTopkTest, GatherEqualsTheReferencesTopkAtPenalisedPositions) {
   const int64_t k = 5, vocab = reference->config().vocab_size;
   const fs::path file = topk_cache_file(tmp_ / "cache", "abc", k, 2);
   EXPECT_EQ(file.filename(), "reftopk-abc-k5-both.bin");
-  build_topk_cache(reference, splits.train, k, /*rows_per_record=*/2, /*batch_size=*/8, 0, file);
-  RefTopkCache cache(file, splits.train, k, 2, vocab);
+  build_topk_cache(reference, splits.train, k, /*rows_per_record=*/2, /*batch_size=*/8, 0, file,
+                   "abc");
+  RefTopkCache cache(file, "abc", splits.train, k, 2, vocab);
   int64_t positions = 0;
   for (const auto& r : splits.train.records) {
     positions += penalty_positions(r.prompt_ids.size(), r.chosen_ids.size()) +
                  penalty_positions(r.prompt_ids.size(), r.rejected_ids.size());
   }
   EXPECT_EQ(cache.total_positions(), positions);
-  EXPECT_EQ(cache.file_bytes(),
-            64 + static_cast<uint64_t>(positions * k * 8) + splits.train.records.size() * 2 * 4);
+  EXPECT_EQ(cache.file_bytes(), 64 + static_cast<uint64_t>(positions * k * 8) +
+                                    splits.train.records.size() * 2 * 4 + 32);
 
   data::BatchIterator batches(splits.train, 4, /*seed=*/9, /*shuffle=*/true, false, 0);
   auto batch = batches.next();
@@ -58,17 +59,18 @@ TEST_F(RefTopkTest, GatherEqualsTheReferencesTopkAtPenalisedPositions) {
   // The same file read as something else.
   auto msg = [&](int64_t kk, int64_t rr, int64_t vv) {
     try {
-      RefTopkCache other(file, splits.train, kk, rr, vv);
+      RefTopkCache other(file, "abc", splits.train, kk, rr, vv);
     } catch (const FormatError& e) {
       return std::string(e.what());
     }
     return std::string();
   };
-  EXPECT_NE(msg(4, 2, vocab).find("header says"), std::string::npos);
-  EXPECT_NE(msg(k, 1, vocab).find("header says"), std::string::npos);
+  EXPECT_NE(msg(4, 2, vocab).find("built for"), std::string::npos);
+  EXPECT_NE(msg(k, 1, vocab).find("built for"), std::string::npos);
   EXPECT_NE(msg(k, 2, vocab + 1).find(file.string()), std::string::npos);
-  EXPECT_THROW(RefTopkCache(file, splits.eval, k, 2, vocab), FormatError);  // other records
-  EXPECT_THROW(RefTopkCache(tmp_ / "missing.bin", splits.train, k, 2, vocab), IoError);
+  EXPECT_THROW(RefTopkCache(file, "abc", splits.eval, k, 2, vocab), FormatError);   // other records
+  EXPECT_THROW(RefTopkCache(file, "abd", splits.train, k, 2, vocab), FormatError);  // other key
+  EXPECT_THROW(RefTopkCache(tmp_ / "missing.bin", "abc", splits.train, k, 2, vocab), IoError);
 }
 
 TEST_F(RefTopkTest, OnePassAlsoYieldsTheSequenceTable) {
@@ -79,9 +81,9 @@ TEST_F(RefTopkTest, OnePassAlsoYieldsTheSequenceTable) {
   const auto n = static_cast<int64_t>(splits.eval.records.size());
   auto table = torch::zeros({n, 2}, torch::kFloat);
   const fs::path file = tmp_ / "both.bin";
-  build_topk_cache(reference, splits.eval, 4, /*rows_per_record=*/1, 8, 0, file, 0, &table);
+  build_topk_cache(reference, splits.eval, 4, /*rows_per_record=*/1, 8, 0, file, "k", 0, &table);
   EXPECT_TRUE(torch::equal(table, compute_reference_logps(reference, splits.eval, 8, 0, 0)));
-  RefTopkCache cache(file, splits.eval, 4, 1, reference->config().vocab_size);
+  RefTopkCache cache(file, "k", splits.eval, 4, 1, reference->config().vocab_size);
   EXPECT_GT(cache.total_positions(), 0);
 }
 

@@ -6,40 +6,24 @@
 
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
+#include "dpok/core/hash.h"
+#include "dpok/io/cache_file.h"
 #include "dpok/text/tokenizer.h"
 
 namespace dpok::data {
 namespace {
 
 constexpr const char* kComponent = "data.cache";
-constexpr char kMagic[8] = {'D', 'P', 'O', 'K', 'D', 'A', 'T', '1'};
-// Bump when tokenization or the file layout changes, so old entries stop matching.
-constexpr int kCacheVersion = 1;
+// Bump when tokenization or the file layout changes: the version is part of the key, so old
+// entries stop matching and are rebuilt. 2: the io/cache_file.h header (with a checksum).
+constexpr int kCacheVersion = 2;
+const io::CacheFormat kFormat{
+    kComponent, "dpok data cache", {'D', 'P', 'O', 'K', 'D', 'A', 'T', 'A'}, kCacheVersion};
 constexpr const char* kProbeText =
     "Hello world! Ünïcödé 日本語 🙂 <s></s><|endoftext|><|eot_id|><|im_start|>\n\n  "
     "tabs\tand "
     "12345 "
     "\n\nHuman: What?\n\nAssistant: Fine.";
-
-class Fnv1a {
- public:
-  void add(const void* data, size_t n) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < n; ++i) hash_ = (hash_ ^ p[i]) * 0x100000001B3ull;
-  }
-  void add(std::string_view s) {
-    add_pod(static_cast<uint64_t>(s.size()));
-    add(s.data(), s.size());
-  }
-  template <typename T>
-  void add_pod(const T& value) {
-    add(&value, sizeof(value));
-  }
-  uint64_t value() const { return hash_; }
-
- private:
-  uint64_t hash_ = 0xCBF29CE484222325ull;
-};
 
 class Writer {
  public:
@@ -64,11 +48,10 @@ class Writer {
 
 class Reader {
  public:
-  Reader(const std::string& bytes, const std::filesystem::path& path)
-      : bytes_(bytes), path_(path) {}
+  Reader(std::string_view bytes, const std::filesystem::path& path) : bytes_(bytes), path_(path) {}
   void need(size_t n) const {
     if (bytes_.size() - pos_ < n) {
-      DPOK_THROW(FormatError, kComponent, "{}: truncated at byte {} (needs {} more bytes)",
+      DPOK_THROW(FormatError, kComponent, "{}: truncated at payload byte {} (needs {} more bytes)",
                  path_.string(), pos_, n);
     }
   }
@@ -85,14 +68,14 @@ class Reader {
     const auto n = pod<uint32_t>();
     need(static_cast<size_t>(n) * sizeof(T));
     std::vector<T> v(n);
-    std::memcpy(v.data(), bytes_.data() + pos_, static_cast<size_t>(n) * sizeof(T));
+    if (n > 0) std::memcpy(v.data(), bytes_.data() + pos_, static_cast<size_t>(n) * sizeof(T));
     pos_ += static_cast<size_t>(n) * sizeof(T);
     return v;
   }
   std::string bytes() {
     const auto n = pod<uint64_t>();
     need(n);
-    std::string s = bytes_.substr(pos_, n);
+    std::string s(bytes_.substr(pos_, n));
     pos_ += n;
     return s;
   }
@@ -100,7 +83,7 @@ class Reader {
   bool done() const { return pos_ == bytes_.size(); }
 
  private:
-  const std::string& bytes_;
+  std::string_view bytes_;
   const std::filesystem::path& path_;
   size_t pos_ = 0;
 };
@@ -169,16 +152,13 @@ std::string cache_key(const std::vector<std::filesystem::path>& files, const Dat
 
 std::string serialize_dataset(const PreferenceDataset& dataset, const std::string& key) {
   const auto& s = dataset.summary;
-  nlohmann::json header = {{"key", key},
-                           {"version", kCacheVersion},
-                           {"records_read", s.records_read},
+  nlohmann::json header = {{"records_read", s.records_read},
                            {"truncated", s.truncated},
                            {"prompt_fallback", s.prompt_fallback},
                            {"dropped", s.dropped},
                            {"formats", s.formats},
                            {"files", s.files}};
   Writer w;
-  for (const char c : kMagic) w.pod(c);
   w.bytes(header.dump());
   w.pod(static_cast<uint64_t>(dataset.records.size()));
   for (const auto& r : dataset.records) {
@@ -196,25 +176,18 @@ std::string serialize_dataset(const PreferenceDataset& dataset, const std::strin
     w.vec(r.chosen_embedding);
     w.vec(r.rejected_embedding);
   }
-  return w.take();
+  return io::encode_cache_file(kFormat, key, w.take());
 }
 
 PreferenceDataset parse_dataset(const std::string& bytes, const std::string& expected_key,
                                 const std::filesystem::path& path) {
-  Reader r(bytes, path);
-  for (const char c : kMagic) {
-    if (r.pod<char>() != c)
-      DPOK_THROW(FormatError, kComponent, "{}: not a dpok data cache", path.string());
-  }
+  const auto payload = io::cache_payload(std::string_view(bytes), kFormat, expected_key, path);
+  Reader r(payload, path);
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(r.bytes());
   } catch (const nlohmann::json::exception& e) {
-    DPOK_THROW(FormatError, kComponent, "{}: corrupt header ({})", path.string(), e.what());
-  }
-  if (header.value("key", "") != expected_key) {
-    DPOK_THROW(FormatError, kComponent, "{}: key {} does not match {}", path.string(),
-               header.value("key", ""), expected_key);
+    DPOK_THROW(FormatError, kComponent, "{}: corrupt summary ({})", path.string(), e.what());
   }
   PreferenceDataset dataset;
   auto& s = dataset.summary;
@@ -226,7 +199,7 @@ PreferenceDataset parse_dataset(const std::string& bytes, const std::string& exp
     s.formats = header.at("formats").get<std::map<std::string, int64_t>>();
     s.files = header.at("files").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
-    DPOK_THROW(FormatError, kComponent, "{}: corrupt header ({})", path.string(), e.what());
+    DPOK_THROW(FormatError, kComponent, "{}: corrupt summary ({})", path.string(), e.what());
   }
   const auto n = r.pod<uint64_t>();
   r.need(n);  // every record takes at least one byte: rejects absurd counts before reserving
@@ -248,7 +221,7 @@ PreferenceDataset parse_dataset(const std::string& bytes, const std::string& exp
   }
   if (!r.done()) {
     DPOK_THROW(FormatError, kComponent, "{}: {} unexpected bytes after the last record",
-               path.string(), bytes.size() - r.pos());
+               path.string(), payload.size() - r.pos());
   }
   update_token_stats(dataset);
   return dataset;

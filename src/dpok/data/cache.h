@@ -4,10 +4,11 @@
 // time), the tokenizer (a fingerprint of its vocabulary, special tokens, chat template and the
 // ids of a probe text) and every setting that changes the result; stores and loads a
 // PreferenceDataset under <cache dir>/data/<key>.bin, written atomically (temporary file, fsync,
-// rename). Layout: "DPOKDAT1", u64 header length, header JSON (key material and summary),
-// u64 record count, then per record: i64 source_index, u32 prompt/chosen/rejected lengths and
-// their int32 ids, u8 presence flags, the optional floats / label, u32 embedding sizes and
-// their floats. Little-endian, as written by the host.
+// rename). Layout: the cache header of io/cache_file.h (magic "DPOKDATA", version, key, payload
+// checksum), then the payload: u64 summary length, summary JSON, u64 record count, then per
+// record: i64 source_index, u32 prompt/chosen/rejected lengths and their int32 ids, u8 presence
+// flags, the optional floats / label, u32 embedding sizes and their floats. Little-endian, as
+// written by the host.
 // What it doesn't do: evict old entries, or lock against concurrent writers (the atomic rename
 // makes the last writer win with a complete file).
 #pragma once
@@ -38,7 +39,8 @@ std::string cache_key(const std::vector<std::filesystem::path>& files, const Dat
 uint64_t tokenizer_fingerprint(const text::Tokenizer& tokenizer);
 
 // Serialises / parses the cache file format. parse_dataset throws FormatError naming the file
-// and offset on a truncated or corrupt file.
+// (and the payload offset where a record is cut short) on a truncated, corrupt or stale file, or
+// one written for another key.
 std::string serialize_dataset(const PreferenceDataset& dataset, const std::string& key);
 PreferenceDataset parse_dataset(const std::string& bytes, const std::string& expected_key,
                                 const std::filesystem::path& path);

@@ -8,7 +8,7 @@
 #include <random>
 
 #include "dpok/core/error.h"
-#include "dpok/data/batch.h"
+#include "dpok/data/torch/batch.h"
 #include "dpok/data/dataset.h"
 #include "dpok/data/json_stream.h"
 #include "dpok/objective/semantic.h"

@@ -7,7 +7,6 @@
 
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
-#include "dpok/io/atomic_file.h"
 #include "dpok/io/safetensors.h"
 
 namespace dpok::io {
@@ -71,7 +70,7 @@ void write_file(const fs::path& path, std::vector<const TensorToWrite*> tensors,
   text.resize(padded - sizeof(uint64_t), ' ');
   uint64_t length = text.size();
 
-  detail::AtomicFileWriter out(path);
+  AtomicFileWriter out(path);
   out.write(std::as_bytes(std::span<const uint64_t>(&length, 1)));
   out.write(text);
   for (const auto* tensor : tensors) out.write(tensor->data);
@@ -133,7 +132,7 @@ std::set<std::string> write_shards(const fs::path& dir, const std::vector<Tensor
   }
   nlohmann::ordered_json index = {{"metadata", {{"total_size", total}}},
                                   {"weight_map", std::move(weight_map)}};
-  detail::AtomicFileWriter out(dir / kIndexFileName);
+  AtomicFileWriter out(dir / kIndexFileName);
   out.write(index.dump(2) + "\n");
   out.commit();
   return names;

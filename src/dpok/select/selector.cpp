@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "dpok/core/error.h"
-#include "dpok/data/batch.h"
+#include "dpok/data/torch/batch.h"
 #include "dpok/objective/config.h"
 #include "dpok/objective/kernels.h"
 #include "dpok/select/approx.h"

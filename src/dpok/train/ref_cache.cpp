@@ -5,8 +5,9 @@
 
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
-#include "dpok/data/batch_iterator.h"
-#include "dpok/train/fnv.h"
+#include "dpok/core/hash.h"
+#include "dpok/data/torch/batch_iterator.h"
+#include "dpok/io/cache_file.h"
 #include "dpok/train/forward.h"
 
 namespace dpok::train {
@@ -14,7 +15,10 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kComponent = "train.ref_cache";
-constexpr char kMagic[8] = {'D', 'P', 'O', 'K', 'R', 'E', 'F', '1'};
+const io::CacheFormat kFormat{kComponent,
+                              "reference cache",
+                              {'D', 'P', 'O', 'K', 'R', 'E', 'F', 'S'},
+                              kReferenceCacheVersion};
 
 fs::path cache_file(const fs::path& dir, const std::string& key) {
   return dir / ("ref-" + key + ".bin");
@@ -47,20 +51,22 @@ torch::Tensor compute_reference_logps(model::CausalLM& reference,
 std::string reference_cache_key(const data::PreferenceDataset& dataset, model::CausalLM& reference,
                                 int64_t max_length) {
   Fnv1a h;
-  h.value(max_length);
-  h.value(dataset.records.size());
+  h.add_pod(kReferenceCacheVersion);
+  h.add_pod(max_length);
+  h.add_pod(dataset.records.size());
   for (const auto& r : dataset.records) {
-    h.ids(r.prompt_ids);
-    h.ids(r.chosen_ids);
-    h.ids(r.rejected_ids);
+    for (const auto* ids : {&r.prompt_ids, &r.chosen_ids, &r.rejected_ids}) {
+      h.add_pod(ids->size());
+      h.add(ids->data(), ids->size() * sizeof(int32_t));
+    }
   }
   for (const auto& item : reference->named_parameters()) {
-    h.bytes(item.key().data(), item.key().size());
+    h.add(item.key());
     auto t = item.value().detach().to(torch::kCPU).contiguous();
-    h.value(static_cast<int>(t.scalar_type()));
-    h.words(t.data_ptr(), t.numel() * t.element_size());
+    h.add_pod(static_cast<int>(t.scalar_type()));
+    h.add_words(t.data_ptr(), t.numel() * t.element_size());
   }
-  return fmt::format("{:016x}", h.state);
+  return fmt::format("{:016x}", h.value());
 }
 
 torch::Tensor load_reference_cache(const fs::path& cache_dir, const std::string& key,
@@ -68,19 +74,17 @@ torch::Tensor load_reference_cache(const fs::path& cache_dir, const std::string&
   const fs::path file = cache_file(cache_dir, key);
   if (!fs::exists(file)) return {};
   const std::string bytes = read_file(file);
-  const size_t expected = sizeof(kMagic) + 8 + static_cast<size_t>(num_records) * 2 * 4;
-  if (bytes.size() < sizeof(kMagic) + 8 || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
-    DPOK_THROW(FormatError, kComponent, "{}: not a reference cache (bad magic at offset 0)",
-               file.string());
-  }
+  const auto payload = io::cache_payload(std::string_view(bytes), kFormat, key, file);
+  const size_t expected = 8 + static_cast<size_t>(num_records) * 2 * sizeof(float);
   uint64_t n = 0;
-  std::memcpy(&n, bytes.data() + sizeof(kMagic), 8);
-  if (static_cast<int64_t>(n) != num_records || bytes.size() != expected) {
-    DPOK_THROW(FormatError, kComponent, "{}: expected {} records ({} bytes), found {} ({} bytes)",
-               file.string(), num_records, expected, n, bytes.size());
+  if (payload.size() >= 8) std::memcpy(&n, payload.data(), 8);
+  if (static_cast<int64_t>(n) != num_records || payload.size() != expected) {
+    DPOK_THROW(FormatError, kComponent,
+               "{}: expected {} records ({} payload bytes), found {} ({} payload bytes)",
+               file.string(), num_records, expected, n, payload.size());
   }
   auto table = torch::empty({num_records, 2}, torch::kFloat);
-  std::memcpy(table.data_ptr<float>(), bytes.data() + sizeof(kMagic) + 8, expected - 16);
+  if (num_records > 0) std::memcpy(table.data_ptr<float>(), payload.data() + 8, expected - 8);
   return table;
 }
 
@@ -88,13 +92,12 @@ void store_reference_cache(const fs::path& cache_dir, const std::string& key,
                            const torch::Tensor& table) {
   auto t = table.to(torch::kCPU).to(torch::kFloat).contiguous();
   const uint64_t n = static_cast<uint64_t>(t.size(0));
-  std::string bytes(kMagic, sizeof(kMagic));
-  bytes.append(reinterpret_cast<const char*>(&n), 8);
-  bytes.append(reinterpret_cast<const char*>(t.data_ptr<float>()), t.numel() * sizeof(float));
+  std::string payload(reinterpret_cast<const char*>(&n), 8);
+  payload.append(reinterpret_cast<const char*>(t.data_ptr<float>()), t.numel() * sizeof(float));
   std::error_code ec;
   fs::create_directories(cache_dir, ec);
   if (ec) DPOK_THROW(IoError, kComponent, "cannot create {}: {}", cache_dir.string(), ec.message());
-  write_file_atomic(cache_file(cache_dir, key), bytes);
+  write_file_atomic(cache_file(cache_dir, key), io::encode_cache_file(kFormat, key, payload));
 }
 
 torch::Tensor dataset_reference_logps(const data::PreferenceDataset& dataset,

@@ -4,8 +4,9 @@
 // (which already reflect the data files, the tokenizer, the chat template and the max_length /
 // truncation settings), max_length, and the bytes and names of every reference parameter. A run
 // with the same key reuses the file; any change computes and stores a new one.
-// File <cache_dir>/ref-<key>.bin: "DPOKREF1", u64 N, then N × (chosen, rejected) fp32,
-// little-endian, written atomically.
+// File <cache_dir>/ref-<key>.bin, written atomically: the cache header of io/cache_file.h (magic
+// "DPOKREFS", kReferenceCacheVersion, the key, the payload checksum), then the payload: u64 N,
+// then N × (chosen, rejected) fp32, little-endian.
 //
 // Datasets may also carry the values themselves (TRL's precomputed datasets: per-record
 // ref_chosen_logps / ref_rejected_logps); dataset_reference_logps turns them into the same table.
@@ -22,6 +23,10 @@
 
 namespace dpok::train {
 
+// Layout version of ref-*.bin and reftopk-*.bin (ref_topk.h). It is hashed into the cache key, so
+// files of an older layout are rebuilt, never opened. 2: the shared io/cache_file.h header.
+inline constexpr uint32_t kReferenceCacheVersion = 2;
+
 // [N, 2] fp32 on the CPU: (ℓ_ref(chosen), ℓ_ref(rejected)) per record of `dataset`, computed in
 // dataset order in batches of `batch_size` pairs under NoGradGuard on the reference's device.
 torch::Tensor compute_reference_logps(model::CausalLM& reference,
@@ -33,7 +38,8 @@ std::string reference_cache_key(const data::PreferenceDataset& dataset, model::C
                                 int64_t max_length);
 
 // The cached table for `key` when <cache_dir>/ref-<key>.bin exists and holds `num_records` rows,
-// else an undefined tensor. Throws FormatError naming the file when it is corrupt.
+// else an undefined tensor. Throws FormatError naming the file when it is corrupt (bad header or
+// checksum, io/cache_file.h) or holds another number of rows.
 torch::Tensor load_reference_cache(const std::filesystem::path& cache_dir, const std::string& key,
                                    int64_t num_records);
 

@@ -1,92 +1,36 @@
 // The top-k reference cache: streaming build, memory-mapped validated reads (see ref_topk.h).
 #include "dpok/train/ref_topk.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "dpok/core/error.h"
-#include "dpok/core/file_util.h"
-#include "dpok/data/batch_iterator.h"
-#include "dpok/train/fnv.h"
+#include "dpok/data/torch/batch_iterator.h"
+#include "dpok/io/cache_file.h"
+#include "dpok/io/mapped_file.h"
 #include "dpok/train/forward.h"
 #include "dpok/train/logprobs.h"
+#include "dpok/train/ref_cache.h"
 
 namespace dpok::train {
 namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kComponent = "train.ref_topk";
-constexpr char kMagic[8] = {'D', 'P', 'O', 'K', 'R', 'T', 'K', '1'};
-constexpr size_t kHeaderBytes = 64;
+const io::CacheFormat kFormat{kComponent,
+                              "top-k reference cache",
+                              {'D', 'P', 'O', 'K', 'T', 'O', 'P', 'K'},
+                              kReferenceCacheVersion};
 
-struct Header {
-  char magic[8];
+// The payload's last 32 bytes: what the table was built for.
+struct Trailer {
   uint64_t num_records;
   uint32_t k;
   uint32_t rows;
   uint64_t vocab;
   uint64_t positions;
-  uint64_t checksum;
-  uint64_t reserved[2];
 };
-static_assert(sizeof(Header) == kHeaderBytes, "the header is 64 bytes on disk");
-
-// Writes the cache to a temporary file, then publishes it with fsync + rename, so a crash leaves
-// no torn file under the final name.
-class StreamWriter {
- public:
-  explicit StreamWriter(fs::path file)
-      : file_(std::move(file)),
-        tmp_(file_.string() + ".tmp-" + std::to_string(::getpid())),
-        out_(tmp_, std::ios::binary | std::ios::trunc) {
-    if (!out_) DPOK_THROW(IoError, kComponent, "cannot create {}", tmp_.string());
-  }
-  ~StreamWriter() {
-    if (!published_) {
-      out_.close();
-      std::error_code ec;
-      fs::remove(tmp_, ec);
-    }
-  }
-  StreamWriter(const StreamWriter&) = delete;
-  StreamWriter& operator=(const StreamWriter&) = delete;
-
-  void write(const void* data, size_t size, bool hashed = true) {
-    out_.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-    if (!out_) DPOK_THROW(IoError, kComponent, "cannot write {} (disk full?)", tmp_.string());
-    if (hashed) hash_.words(data, size);
-  }
-  uint64_t checksum() const { return hash_.state; }
-
-  void publish(const Header& header) {
-    out_.seekp(0);
-    write(&header, sizeof(header), /*hashed=*/false);
-    out_.close();
-    if (!out_) DPOK_THROW(IoError, kComponent, "cannot close {}", tmp_.string());
-    fsync_path(tmp_);
-    std::error_code ec;
-    fs::rename(tmp_, file_, ec);
-    if (ec) {
-      DPOK_THROW(IoError, kComponent, "cannot rename {} to {}: {}", tmp_.string(), file_.string(),
-                 ec.message());
-    }
-    published_ = true;
-    fsync_path(file_.parent_path().empty() ? fs::path(".") : file_.parent_path());
-  }
-
- private:
-  fs::path file_, tmp_;
-  std::ofstream out_;
-  Fnv1a hash_;
-  bool published_ = false;
-};
+static_assert(sizeof(Trailer) == 32, "the trailer is 32 bytes on disk");
 
 // Top-k of the reference's next-token log-probs for hidden rows [n, H], in slices of `slice`
 // rows: ids int32 [n, k], log-probs fp32 [n, k].
@@ -118,7 +62,8 @@ fs::path topk_cache_file(const fs::path& cache_dir, const std::string& key, int6
 
 void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset& dataset, int64_t k,
                       int64_t rows_per_record, int64_t batch_size, int64_t pad_id,
-                      const fs::path& file, int64_t chunk_rows, torch::Tensor* sequence_logps) {
+                      const fs::path& file, const std::string& key, int64_t chunk_rows,
+                      torch::Tensor* sequence_logps) {
   DPOK_CHECK(rows_per_record == 1 || rows_per_record == 2, "rows_per_record must be 1 or 2");
   DPOK_CHECK(sequence_logps == nullptr ||
                  (sequence_logps->dim() == 2 &&
@@ -135,9 +80,7 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
     DPOK_THROW(IoError, kComponent, "cannot create {}: {}", file.parent_path().string(),
                ec.message());
   }
-  StreamWriter writer(file);
-  Header header{};
-  writer.write(&header, sizeof(header), /*hashed=*/false);  // placeholder, rewritten at the end
+  io::CacheFileWriter writer(file, kFormat, key);
   std::vector<uint32_t> counts;
   counts.reserve(dataset.records.size() * static_cast<size_t>(rows_per_record));
   data::BatchIterator batches(dataset, batch_size, /*seed=*/0, /*shuffle=*/false,
@@ -188,74 +131,58 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
     }
   }
   writer.write(counts.data(), counts.size() * sizeof(uint32_t));
-  std::memcpy(header.magic, kMagic, sizeof(kMagic));
-  header.num_records = dataset.records.size();
-  header.k = static_cast<uint32_t>(k);
-  header.rows = static_cast<uint32_t>(rows_per_record);
-  header.vocab = static_cast<uint64_t>(vocab);
-  uint64_t positions = 0;
-  for (uint32_t c : counts) positions += c;
-  header.positions = positions;
-  header.checksum = writer.checksum();
-  writer.publish(header);
+  Trailer trailer{};
+  trailer.num_records = dataset.records.size();
+  trailer.k = static_cast<uint32_t>(k);
+  trailer.rows = static_cast<uint32_t>(rows_per_record);
+  trailer.vocab = static_cast<uint64_t>(vocab);
+  for (uint32_t c : counts) trailer.positions += c;
+  writer.write(&trailer, sizeof(trailer));
+  writer.commit();
 }
 
-RefTopkCache::RefTopkCache(const fs::path& file, const data::PreferenceDataset& dataset, int64_t k,
+RefTopkCache::RefTopkCache(const fs::path& file, const std::string& key,
+                           const data::PreferenceDataset& dataset, int64_t k,
                            int64_t rows_per_record, int64_t vocab_size)
     : file_(file), k_(k), rows_(rows_per_record), vocab_(vocab_size) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    DPOK_THROW(IoError, kComponent, "cannot open {}: {}", file.string(), std::strerror(errno));
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kHeaderBytes)) {
-    ::close(fd);
-    DPOK_THROW(FormatError, kComponent, "{}: {} bytes, shorter than the {}-byte header",
-               file.string(), static_cast<int64_t>(st.st_size), kHeaderBytes);
-  }
-  size_ = static_cast<uint64_t>(st.st_size);
-  void* map = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);  // the mapping keeps the file open
-  if (map == MAP_FAILED) {
-    DPOK_THROW(IoError, kComponent, "cannot map {}: {}", file.string(), std::strerror(errno));
-  }
-  data_ = static_cast<const unsigned char*>(map);
-  try {
-    validate(dataset);
-  } catch (...) {
-    ::munmap(const_cast<unsigned char*>(data_), size_);
-    throw;
-  }
+  mapping_ = io::MappedFile::open(file);
+  const auto payload = io::cache_payload(
+      std::span<const std::byte>(mapping_->data(), mapping_->size()), kFormat, key, file);
+  data_ = reinterpret_cast<const unsigned char*>(payload.data());
+  payload_bytes_ = payload.size();
+  validate(dataset);
 }
 
-RefTopkCache::~RefTopkCache() {
-  if (data_ != nullptr) ::munmap(const_cast<unsigned char*>(data_), size_);
-}
+RefTopkCache::~RefTopkCache() = default;
 
 void RefTopkCache::validate(const data::PreferenceDataset& dataset) {
-  Header h;
-  std::memcpy(&h, data_, sizeof(h));
   const auto name = file_.string();
-  if (std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0) {
-    DPOK_THROW(FormatError, kComponent, "{}: not a top-k reference cache (bad magic at offset 0)",
-               name);
+  if (payload_bytes_ < sizeof(Trailer)) {
+    DPOK_THROW(FormatError, kComponent, "{}: {} payload bytes, shorter than the {}-byte trailer",
+               name, payload_bytes_, sizeof(Trailer));
   }
+  Trailer h;
+  std::memcpy(&h, data_ + payload_bytes_ - sizeof(Trailer), sizeof(h));
   const uint64_t n = dataset.records.size();
   if (h.num_records != n || h.k != static_cast<uint64_t>(k_) ||
       h.rows != static_cast<uint64_t>(rows_) || h.vocab != static_cast<uint64_t>(vocab_)) {
     DPOK_THROW(FormatError, kComponent,
-               "{}: header says {} records, k = {}, {} rows per record, vocabulary {}; expected "
+               "{}: built for {} records, k = {}, {} rows per record, vocabulary {}; expected "
                "{}, {}, {}, {}",
                name, h.num_records, h.k, h.rows, h.vocab, n, k_, rows_, vocab_);
   }
   const uint64_t blocks = n * static_cast<uint64_t>(rows_);
-  const uint64_t expected = kHeaderBytes + h.positions * static_cast<uint64_t>(k_) * 8 + blocks * 4;
-  if (h.positions > size_ || size_ != expected) {
-    DPOK_THROW(FormatError, kComponent, "{}: {} bytes, expected {} for {} positions (truncated?)",
-               name, size_, expected, h.positions);
+  const uint64_t expected =
+      h.positions * static_cast<uint64_t>(k_) * 8 + blocks * 4 + sizeof(Trailer);
+  if (h.positions > payload_bytes_ || payload_bytes_ != expected) {
+    DPOK_THROW(FormatError, kComponent,
+               "{}: {} payload bytes, expected {} for {} positions (truncated?)", name,
+               payload_bytes_, expected, h.positions);
   }
   std::vector<uint32_t> counts(blocks);
-  std::memcpy(counts.data(), data_ + size_ - blocks * 4, blocks * 4);
+  if (blocks > 0) {
+    std::memcpy(counts.data(), data_ + payload_bytes_ - sizeof(Trailer) - blocks * 4, blocks * 4);
+  }
   offsets_.assign(blocks + 1, 0);
   for (uint64_t i = 0; i < blocks; ++i) {
     const auto& r = dataset.records[i / static_cast<uint64_t>(rows_)];
@@ -270,24 +197,8 @@ void RefTopkCache::validate(const data::PreferenceDataset& dataset) {
     offsets_[i + 1] = offsets_[i] + counts[i];
   }
   if (static_cast<uint64_t>(offsets_.back()) != h.positions) {
-    DPOK_THROW(FormatError, kComponent, "{}: header says {} positions, the counts sum to {}", name,
+    DPOK_THROW(FormatError, kComponent, "{}: trailer says {} positions, the counts sum to {}", name,
                h.positions, offsets_.back());
-  }
-  // Same piece boundaries as the writer: each ids block, each log-prob block, the trailer.
-  Fnv1a hash;
-  const unsigned char* p = data_ + kHeaderBytes;
-  for (uint64_t i = 0; i < blocks; ++i) {
-    const size_t bytes = static_cast<size_t>(counts[i]) * static_cast<size_t>(k_) * 4;
-    hash.words(p, bytes);
-    hash.words(p + bytes, bytes);
-    p += 2 * bytes;
-  }
-  hash.words(p, blocks * 4);
-  if (hash.state != h.checksum) {
-    DPOK_THROW(FormatError, kComponent,
-               "{}: checksum mismatch (stored {:016x}, computed {:016x}): the file is corrupt; "
-               "delete it to recompute",
-               name, h.checksum, hash.state);
   }
 }
 
@@ -311,7 +222,7 @@ TopkRows RefTopkCache::gather(const std::vector<int64_t>& record_indices,
                "top-k gather: record {} row {} has {} penalty positions, the cache {}", record,
                r / b, positions.size(0), count);
     if (count == 0) continue;
-    auto* base = const_cast<unsigned char*>(data_) + kHeaderBytes + start * k_ * 8;
+    auto* base = const_cast<unsigned char*>(data_) + start * k_ * 8;
     // Blocks before this one hold ids and log-probs of `start` positions in total.
     auto ids = torch::from_blob(base, {count, k_}, torch::kInt);
     auto logps = torch::from_blob(base + count * k_ * 4, {count, k_}, torch::kFloat);

@@ -8,14 +8,15 @@
 // token t+1), i.e. per completion c_len − (prompt empty ? 1 : 0) positions; rows are the chosen
 // completion (penalty_on = chosen) or chosen and rejected (both).
 //
-// File <cache_dir>/reftopk-<key>-k<k>-<chosen|both>.bin, little-endian, written atomically
-// (streamed to <file>.tmp-<pid>, fsync, rename), with <key> as in ref_cache.h:
-//   header (64 bytes): "DPOKRTK1", u64 N records, u32 k, u32 rows per record (1 | 2),
-//     u64 vocabulary size, u64 total positions P, u64 checksum, 16 zero bytes;
+// File <cache_dir>/reftopk-<key>-k<k>-<chosen|both>.bin, little-endian, streamed to a temporary
+// file and published atomically, with <key> as in ref_cache.h: the cache header of
+// io/cache_file.h (magic "DPOKTOPK", kReferenceCacheVersion, the key, the payload checksum),
+// then the payload:
 //   per (record, row) in record-major order: positions × k int32 ids, then positions × k fp32
 //     log-probs (descending);
-//   trailer: u32 positions per (record, row), N × rows of them.
-// Checksum: Fnv1a::words over each ids block, each log-prob block and the trailer, in file order.
+//   u32 positions per (record, row), N × rows of them;
+//   trailer (32 bytes): u64 N records, u32 k, u32 rows per record (1 | 2), u64 vocabulary size,
+//     u64 total positions P (at the end because it is known only once the table is written).
 // Disk: 8·k bytes per cached position (256 bytes at k = 32), plus 4 bytes per (record, row).
 //
 // Reading memory-maps the file (the page cache holds it, no second copy in the process) and
@@ -27,10 +28,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "dpok/data/record.h"
+#include "dpok/io/mapped_file.h"
 #include "dpok/model/causal_lm.h"
 
 namespace dpok::train {
@@ -43,11 +46,12 @@ struct TopkRows {
 
 class RefTopkCache {
  public:
-  // Maps `file` and validates it against `dataset` (record count, positions per record),
+  // Maps `file` and validates it against `key`, `dataset` (record count, positions per record),
   // `k`, `rows_per_record` and `vocab_size`. Throws IoError (unreadable) or FormatError naming
-  // the file and what disagrees (bad magic, size, checksum, counts).
-  RefTopkCache(const std::filesystem::path& file, const data::PreferenceDataset& dataset, int64_t k,
-               int64_t rows_per_record, int64_t vocab_size);
+  // the file and what disagrees (bad magic, version, key, size, checksum, counts).
+  RefTopkCache(const std::filesystem::path& file, const std::string& key,
+               const data::PreferenceDataset& dataset, int64_t k, int64_t rows_per_record,
+               int64_t vocab_size);
   ~RefTopkCache();
   RefTopkCache(const RefTopkCache&) = delete;
   RefTopkCache& operator=(const RefTopkCache&) = delete;
@@ -62,15 +66,17 @@ class RefTopkCache {
   int64_t k() const { return k_; }
   int64_t rows_per_record() const { return rows_; }
   int64_t total_positions() const { return offsets_.back(); }
-  uint64_t file_bytes() const { return size_; }
+  uint64_t file_bytes() const { return mapping_->size(); }
 
  private:
-  // Header, size, per-record counts against `dataset`, checksum; fills offsets_.
+  // Trailer, size and per-record counts against `dataset` (the header and checksum are checked
+  // by io::cache_payload); fills offsets_.
   void validate(const data::PreferenceDataset& dataset);
 
   std::filesystem::path file_;
-  const unsigned char* data_ = nullptr;  // the mapped file (read-only)
-  uint64_t size_ = 0;
+  std::shared_ptr<const io::MappedFile> mapping_;
+  const unsigned char* data_ = nullptr;  // the payload, inside the mapping
+  uint64_t payload_bytes_ = 0;
   int64_t k_ = 0, rows_ = 0, vocab_ = 0;
   std::vector<int64_t> offsets_;  // (record, row) → first position; size N·rows + 1
 };
@@ -83,13 +89,14 @@ std::filesystem::path topk_cache_file(const std::filesystem::path& cache_dir,
                                       const std::string& key, int64_t k, int64_t rows_per_record);
 
 // Runs `reference` over `dataset` (dataset order, batches of `batch_size` pairs, NoGradGuard) and
-// streams the top-k table to `file` atomically. k is clamped to the vocabulary. Positions are
-// projected and log-softmaxed in slices of about 64 MiB of fp32 logits. With `sequence_logps`
-// (a [N, 2] fp32 CPU tensor) the same pass also fills the sequence-level table of ref_cache.h
+// streams the top-k table to `file` atomically, its header naming `key`. k is clamped to the
+// vocabulary. Positions are projected and log-softmaxed in slices of about 64 MiB of fp32 logits.
+// With `sequence_logps` (a [N, 2] fp32 CPU tensor) the same pass also fills the sequence-level
+// table of ref_cache.h
 // (`chunk_rows` as there), saving a second reference pass. Throws IoError naming the file.
 void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset& dataset, int64_t k,
                       int64_t rows_per_record, int64_t batch_size, int64_t pad_id,
-                      const std::filesystem::path& file, int64_t chunk_rows = 0,
-                      torch::Tensor* sequence_logps = nullptr);
+                      const std::filesystem::path& file, const std::string& key,
+                      int64_t chunk_rows = 0, torch::Tensor* sequence_logps = nullptr);
 
 }  // namespace dpok::train

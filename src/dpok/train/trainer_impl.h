@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "dpok/data/batch_iterator.h"
+#include "dpok/data/torch/batch_iterator.h"
 #include "dpok/data/record.h"
 #include "dpok/objective/objective.h"
 #include "dpok/text/tokenizer.h"

@@ -78,7 +78,7 @@ void cached_split_reference(TrainerImpl& t, model::CausalLM& reference,
     torch::Tensor table;
     if (need_table && !out.table.defined()) table = torch::zeros({n, 2}, torch::kFloat);
     build_topk_cache(reference, dataset, k, rows, t.config.per_device_eval_batch_size, t.pad_id,
-                     file, t.config.logprob_chunk_rows, table.defined() ? &table : nullptr);
+                     file, key, t.config.logprob_chunk_rows, table.defined() ? &table : nullptr);
     status = "built";
     if (table.defined()) {
       store_reference_cache(dir, key, table);
@@ -89,7 +89,7 @@ void cached_split_reference(TrainerImpl& t, model::CausalLM& reference,
   if (need_table && !out.table.defined()) {
     out.table = reference_table(t, reference, dataset, true, key, source);
   }
-  out.topk = std::make_unique<RefTopkCache>(file, dataset, k, rows, vocab);
+  out.topk = std::make_unique<RefTopkCache>(file, key, dataset, k, rows, vocab);
 }
 
 // One line (two with a dataset-supplied table and an online penalty) saying where the reference

@@ -1,5 +1,5 @@
 // Tests for collation ([2B, T] batches and masks) and packing (boundaries, positions, masks).
-#include "dpok/data/batch.h"
+#include "dpok/data/torch/batch.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Collation and packing of preference records (see batch.h).
-#include "dpok/data/batch.h"
+#include "dpok/data/torch/batch.h"
 
 #include <algorithm>
 

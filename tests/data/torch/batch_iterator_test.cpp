@@ -1,5 +1,5 @@
 // Tests for batch iteration: coverage, determinism, length grouping, resume, epochs.
-#include "dpok/data/batch_iterator.h"
+#include "dpok/data/torch/batch_iterator.h"
 
 #include <gtest/gtest.h>
 

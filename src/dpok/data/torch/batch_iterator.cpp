@@ -1,5 +1,5 @@
 // Deterministic, resumable batch iteration (see batch_iterator.h).
-#include "dpok/data/batch_iterator.h"
+#include "dpok/data/torch/batch_iterator.h"
 
 #include <algorithm>
 #include <numeric>

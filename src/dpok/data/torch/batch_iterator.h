@@ -19,7 +19,7 @@
 #include <optional>
 #include <vector>
 
-#include "dpok/data/batch.h"
+#include "dpok/data/torch/batch.h"
 #include "dpok/data/record.h"
 
 namespace dpok::data {
