@@ -14,7 +14,7 @@ namespace {
 constexpr const char* kComponent = "data.cache";
 constexpr char kMagic[8] = {'D', 'P', 'O', 'K', 'D', 'A', 'T', '1'};
 // Bump when tokenization or the file layout changes, so old entries stop matching.
-constexpr int kCacheVersion = 1;
+constexpr int kCacheVersion = 2;
 constexpr const char* kProbeText =
     "Hello world! Ünïcödé 日本語 🙂 <s></s><|endoftext|><|eot_id|><|im_start|>\n\n  "
     "tabs\tand "
@@ -176,6 +176,7 @@ std::string serialize_dataset(const PreferenceDataset& dataset, const std::strin
                            {"prompt_fallback", s.prompt_fallback},
                            {"dropped", s.dropped},
                            {"formats", s.formats},
+                           {"ignored_columns", s.ignored_columns},
                            {"files", s.files}};
   Writer w;
   for (const char c : kMagic) w.pod(c);
@@ -224,6 +225,7 @@ PreferenceDataset parse_dataset(const std::string& bytes, const std::string& exp
     s.prompt_fallback = header.at("prompt_fallback").get<int64_t>();
     s.dropped = header.at("dropped").get<std::map<std::string, int64_t>>();
     s.formats = header.at("formats").get<std::map<std::string, int64_t>>();
+    s.ignored_columns = header.at("ignored_columns").get<std::map<std::string, int64_t>>();
     s.files = header.at("files").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     DPOK_THROW(FormatError, kComponent, "{}: corrupt header ({})", path.string(), e.what());
