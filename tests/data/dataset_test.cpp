@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <map>
 #include <set>
 
 #include "data/fake_tokenizer.h"
@@ -38,6 +40,8 @@ const BadCase kBadCases[] = {
     {R"({"prompt": "Q", "chosen": "", "rejected": " b"})", "empty_string", "chosen"},
     {"{\"prompt\": \"Q\", \"chosen\": \" a\", \"rejected\": \"\xC3(\"}", "invalid_utf8",
      "rejected"},
+    {R"({"prompt": [{"role": "user", "content": "Q"}], "chosen": [{"role": "assistant", "content": "a"}], "rejected": [{"role": "assistant", "content": "b"}], "chat_template_kwargs": {"tokenize": false}})",
+     "reserved_key", "chat_template_kwargs.tokenize"},
 };
 
 TEST(Dataset, BadRecordErrorNamesFileLineAndField) {
@@ -74,14 +78,15 @@ TEST(Dataset, BadRecordSkipCountsByReason) {
   auto config = base_config(dir);
   config.on_bad_record = "skip";
   const auto d = load_preference_files({path}, config, tok);
-  EXPECT_EQ(d.summary.records_read, 8);
+  const auto n = static_cast<int64_t>(std::size(kBadCases));
+  EXPECT_EQ(d.summary.records_read, n + 3);
   EXPECT_EQ(d.summary.records_kept, 2);
   for (const auto& c : kBadCases) EXPECT_EQ(d.summary.dropped.at(c.reason), 1) << c.reason;
   EXPECT_EQ(d.summary.dropped.at("identical_chosen_rejected"), 1);
-  EXPECT_EQ(d.summary.total_dropped(), 6);
+  EXPECT_EQ(d.summary.total_dropped(), n + 1);
   ASSERT_EQ(d.records.size(), 2u);
   EXPECT_EQ(d.records[0].source_index, 0);
-  EXPECT_EQ(d.records[1].source_index, 7);
+  EXPECT_EQ(d.records[1].source_index, n + 2);
   // Identical pairs are drops, not errors: the default mode loads the same file minus bad lines.
   const auto json = d.summary.to_json();
   EXPECT_EQ(json["dropped"]["invalid_utf8"], 1);
@@ -124,6 +129,28 @@ TEST(Dataset, OptionalColumnsMustBeConsistent) {
               std::string::npos)
         << e.what();
   }
+}
+
+TEST(Dataset, IgnoredColumnsAreCountedNeverErrorsAndSurviveTheCache) {
+  dpok::testing::TempDir dir;
+  FakeTokenizer tok;
+  const auto path = dir / "extra.jsonl";
+  write_file_atomic(
+      path, std::string(kGood) + "\n" +
+                R"({"id": 1, "prompt": "Q", "chosen": " a", "rejected": " b", "source": null})" +
+                "\n" + R"({"id": 2, "chosen": " same", "rejected": " same"})" + "\n" +
+                R"({"id": "x3", "prompt": "Q", "chosen": " a", "rejected": " c"})" + "\n");
+  const auto config = base_config(dir);
+  const auto first = load_preference_files({path}, config, tok);
+  EXPECT_EQ(first.summary.records_kept, 3);
+  // Every record read counts, the dropped identical pair included.
+  const std::map<std::string, int64_t> expected = {{"id", 3}, {"source", 1}};
+  EXPECT_EQ(first.summary.ignored_columns, expected);
+  EXPECT_EQ(first.summary.to_json()["ignored_columns"]["id"], 3);
+  EXPECT_NE(first.summary.to_table().find("ignored columns"), std::string::npos);
+  const auto cached = load_preference_files({path}, config, tok);
+  EXPECT_EQ(cached.summary.cache_status, "hit");
+  EXPECT_EQ(cached.summary.ignored_columns, expected);
 }
 
 TEST(Dataset, CacheHitAfterFirstLoadAndMissAfterChanges) {
@@ -253,6 +280,7 @@ PreferenceDataset check_hh(const text::Tokenizer& tok, const std::filesystem::pa
   EXPECT_EQ(d.summary.prompt_fallback, 7);
   EXPECT_EQ(d.summary.truncated, 0);
   EXPECT_EQ(d.summary.formats.at("standard_implicit"), total - 36);
+  EXPECT_TRUE(d.summary.ignored_columns.empty());
   // Every kept completion ends in EOS (collate's masks are tested in data/torch/batch_test.cpp).
   for (const auto& r : d.records) {
     EXPECT_EQ(r.chosen_ids.back(), tok.eos_id().value()) << r.source_index;

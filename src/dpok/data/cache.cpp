@@ -15,8 +15,9 @@ namespace {
 
 constexpr const char* kComponent = "data.cache";
 // Bump when tokenization or the file layout changes: the version is part of the key, so old
-// entries stop matching and are rebuilt. 2: the io/cache_file.h header (with a checksum).
-constexpr int kCacheVersion = 2;
+// entries stop matching and are rebuilt. 2: the io/cache_file.h header (with a checksum);
+// 3: the summary counts ignored columns.
+constexpr int kCacheVersion = 3;
 const io::CacheFormat kFormat{
     kComponent, "dpok data cache", {'D', 'P', 'O', 'K', 'D', 'A', 'T', 'A'}, kCacheVersion};
 constexpr const char* kProbeText =
@@ -157,6 +158,7 @@ std::string serialize_dataset(const PreferenceDataset& dataset, const std::strin
                            {"prompt_fallback", s.prompt_fallback},
                            {"dropped", s.dropped},
                            {"formats", s.formats},
+                           {"ignored_columns", s.ignored_columns},
                            {"files", s.files}};
   Writer w;
   w.bytes(header.dump());
@@ -197,6 +199,7 @@ PreferenceDataset parse_dataset(const std::string& bytes, const std::string& exp
     s.prompt_fallback = header.at("prompt_fallback").get<int64_t>();
     s.dropped = header.at("dropped").get<std::map<std::string, int64_t>>();
     s.formats = header.at("formats").get<std::map<std::string, int64_t>>();
+    s.ignored_columns = header.at("ignored_columns").get<std::map<std::string, int64_t>>();
     s.files = header.at("files").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     DPOK_THROW(FormatError, kComponent, "{}: corrupt summary ({})", path.string(), e.what());

@@ -24,6 +24,7 @@ struct Outcome {
   std::optional<PreferenceRecord> record;
   std::optional<RecordIssue> issue;
   std::exception_ptr error;
+  std::vector<std::string> ignored_columns;
   bool truncated = false, fallback = false;
   Format format = Format::kStandardExplicit;
 };
@@ -52,6 +53,7 @@ Outcome process(const RecordParser& parser, const PairEncoder& encoder, const Ra
   Outcome out;
   try {
     ParseResult parsed = parser.parse(raw.text);
+    out.ignored_columns = std::move(parsed.ignored_columns);
     if (!parsed.pair) {
       out.issue = std::move(parsed.issue);
       return out;
@@ -141,6 +143,7 @@ PreferenceDataset build_dataset(const std::vector<std::filesystem::path>& files,
         ++s.records_read;
         const std::string where = fmt::format("{}:{}", files[f].string(), chunk[i].line);
         if (o.error) rethrow_located(o.error, where);
+        for (const auto& column : o.ignored_columns) ++s.ignored_columns[column];
         if (o.issue) {
           if (o.issue->bad_input && !skip) {
             DPOK_THROW(FormatError, kComponent, "{}: field '{}': {} ({})", where, o.issue->field,

@@ -7,14 +7,15 @@
 // What it doesn't do: batching (batch.h, batch_iterator.h).
 //
 // Bad records (malformed_json, invalid_utf8, missing_field, wrong_type, empty_string,
-// prompt_not_prefix): with on_bad_record = "error" the first one throws FormatError
+// reserved_key, prompt_not_prefix): with on_bad_record = "error" the first one throws FormatError
 //   "[data] <file>:<line>: field '<field>': <what, expected vs actual> (<reason>)";
 // with "skip" they are counted in summary.dropped by reason. Drops (identical_chosen_rejected,
 // empty_completion, prompt_too_long, identical_after_truncation) are always counted, never
-// errors. Also throws IoError (unreadable files), ConfigError (invalid config, no data, a
-// conversational record with a template-less tokenizer) and FormatError when an optional column
-// is present in some records and missing in others, or embedding sizes differ (naming
-// file:line of the first disagreeing record).
+// errors. Columns nothing reads are never errors: summary.ignored_columns counts, per column,
+// the records read that carried it. Also throws IoError (unreadable files), ConfigError (invalid
+// config, no data, a conversational record with a template-less tokenizer) and FormatError when an
+// optional column is present in some records and missing in others, or embedding sizes differ
+// (naming file:line of the first disagreeing record).
 #pragma once
 
 #include <cstdint>

@@ -82,11 +82,13 @@ RenderedPair PairEncoder::render(const ParsedPair& pair) const {
                "conversational records need a chat template, and this tokenizer has none");
   }
   out.templated = true;
-  out.prompt = tokenizer_.apply_chat_template(pair.prompt_messages, /*add_generation_prompt=*/true);
+  out.prompt = tokenizer_.apply_chat_template(pair.prompt_messages, /*add_generation_prompt=*/true,
+                                              pair.chat_template_kwargs);
   for (auto [messages, target] : {std::pair{&pair.chosen_messages, &out.chosen},
                                   std::pair{&pair.rejected_messages, &out.rejected}}) {
-    std::string full = tokenizer_.apply_chat_template(concat(pair.prompt_messages, *messages),
-                                                      /*add_generation_prompt=*/false);
+    std::string full =
+        tokenizer_.apply_chat_template(concat(pair.prompt_messages, *messages),
+                                       /*add_generation_prompt=*/false, pair.chat_template_kwargs);
     // The text prefix can differ where the ids do not (checked on ids in encode); for display
     // the completion is the full text after the prompt text when it is a prefix.
     *target =
@@ -101,15 +103,16 @@ EncodeResult PairEncoder::encode_conversational(const ParsedPair& pair) const {
                "conversational records need a chat template, and this tokenizer has none");
   }
   PreferenceRecord record;
-  const std::string prompt_text =
-      tokenizer_.apply_chat_template(pair.prompt_messages, /*add_generation_prompt=*/true);
+  const std::string prompt_text = tokenizer_.apply_chat_template(
+      pair.prompt_messages, /*add_generation_prompt=*/true, pair.chat_template_kwargs);
   record.prompt_ids = tokenizer_.encode(prompt_text, /*add_special_tokens=*/false);
   EncodeResult result;
   for (auto [messages, ids, name] :
        {std::tuple{&pair.chosen_messages, &record.chosen_ids, "chosen"},
         std::tuple{&pair.rejected_messages, &record.rejected_ids, "rejected"}}) {
-    const std::string full = tokenizer_.apply_chat_template(concat(pair.prompt_messages, *messages),
-                                                            /*add_generation_prompt=*/false);
+    const std::string full =
+        tokenizer_.apply_chat_template(concat(pair.prompt_messages, *messages),
+                                       /*add_generation_prompt=*/false, pair.chat_template_kwargs);
     const Ids full_ids = tokenizer_.encode(full, /*add_special_tokens=*/false);
     const bool prefix =
         full_ids.size() >= record.prompt_ids.size() &&

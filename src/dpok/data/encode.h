@@ -8,7 +8,8 @@
 // - Conversational pairs go through the tokenizer's chat template: the prompt is rendered with
 //   add_generation_prompt = true, prompt + completion as a whole with false, both encoded without
 //   added special tokens (the template writes its own BOS / end-of-turn tokens, as Hugging Face's
-//   apply_chat_template(tokenize=True) does). The prompt's ids must be a prefix of the full ids;
+//   apply_chat_template(tokenize=True) does), with the record's chat_template_kwargs as extra
+//   template variables (as TRL passes them). The prompt's ids must be a prefix of the full ids;
 //   the completion is the remainder. Otherwise the record is a bad record "prompt_not_prefix".
 // - Truncation (max_length = prompt + completion tokens of each sequence):
 //   max_prompt_length first keeps the prompt's last tokens (those next to the completion, as TRL);

@@ -120,12 +120,52 @@ std::vector<float> read_vector(const Json& value, const std::string& field) {
   return out;
 }
 
+bool is_continuation_byte(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+}
+
 // Index just past the common prefix of a and b, moved back to a UTF-8 character boundary.
 size_t common_prefix(std::string_view a, std::string_view b) {
   size_t n = std::mismatch(a.begin(), a.begin() + std::min(a.size(), b.size()), b.begin()).first -
              a.begin();
-  while (n > 0 && n < a.size() && (static_cast<unsigned char>(a[n]) & 0xC0) == 0x80) --n;
+  while (n > 0 && n < a.size() && is_continuation_byte(a[n])) --n;
   return n;
+}
+
+// TRL's extract_prompt on texts (Python indexes characters, so byte offsets stay on character
+// starts): the prompt ends at the first differing character, minus a space just before it; with
+// no differing character the loop variable keeps its last value, the shorter text's last
+// character. At the first character it stays empty (see formats.h).
+size_t trl_prompt_length(std::string_view chosen, std::string_view rejected) {
+  const size_t shorter = std::min(chosen.size(), rejected.size());
+  size_t n = common_prefix(chosen, rejected);
+  if (n == shorter) {
+    if (n == 0) return 0;
+    for (--n; n > 0 && is_continuation_byte(chosen[n]);) --n;
+    return n;
+  }
+  if (n > 0 && chosen[n - 1] == ' ') --n;
+  return n;
+}
+
+// Python's == on JSON-like values: objects compare as dicts, whatever their key order.
+bool same_value(const Json& a, const Json& b) {
+  if (a.is_object() && b.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (const auto& [key, value] : a.items()) {
+      const auto it = b.find(key);
+      if (it == b.end() || !same_value(value, *it)) return false;
+    }
+    return true;
+  }
+  if (a.is_array() && b.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!same_value(a[i], b[i])) return false;
+    }
+    return true;
+  }
+  return a == b;
 }
 
 }  // namespace
@@ -196,13 +236,23 @@ size_t implicit_prompt_length(std::string_view chosen, std::string_view rejected
       return shared + kAssistantMarker.size();
     }
   }
-  // Generic longest common prefix; a trailing space stays with the completions (as TRL does).
-  size_t n = lcp;
-  if (n > 0 && n < chosen.size() && n < rejected.size() && chosen[n - 1] == ' ') --n;
-  return n;
+  return trl_prompt_length(chosen, rejected);
+}
+
+size_t implicit_prompt_messages(const Json& chosen, const Json& rejected) {
+  const size_t shorter = std::min(chosen.size(), rejected.size());
+  DPOK_CHECK(shorter > 0, "implicit_prompt_messages needs two non-empty message arrays");
+  for (size_t i = 0; i < shorter; ++i) {
+    if (!same_value(chosen[i], rejected[i])) return i;
+  }
+  return shorter - 1;  // TRL's loop variable after a loop without a difference
 }
 
 RecordParser::RecordParser(const DataConfig& config) : config_(config) {
+  for (const auto& canonical : canonical_fields()) {
+    known_columns_.emplace_back(canonical, column(canonical));
+  }
+  known_columns_.emplace_back("chat_template_kwargs", column("chat_template_kwargs"));
   if (config.format == "standard_explicit") forced_ = Format::kStandardExplicit;
   if (config.format == "standard_implicit") forced_ = Format::kStandardImplicit;
   if (config.format == "conversational_explicit") forced_ = Format::kConversationalExplicit;
@@ -216,21 +266,50 @@ std::string RecordParser::column(const std::string& canonical) const {
 
 namespace {
 
-// Detects the format of an object from its prompt / chosen types (auto mode).
+// transformers' apply_chat_template arguments: TRL passes chat_template_kwargs next to them, so
+// these names fail there (duplicate keyword) or change how it renders instead of reaching the
+// template. tools and documents are template variables in both and stay allowed.
+constexpr std::string_view kReservedTemplateKwargs[] = {"messages",
+                                                        "conversation",
+                                                        "chat_template",
+                                                        "add_generation_prompt",
+                                                        "continue_final_message",
+                                                        "tokenize",
+                                                        "padding",
+                                                        "truncation",
+                                                        "max_length",
+                                                        "return_tensors",
+                                                        "return_dict",
+                                                        "return_assistant_tokens_mask",
+                                                        "tokenizer_kwargs"};
+
+// TRL's maybe_extract_prompt (see formats.h): the prompt column is the prompt when it is of the
+// completions' kind; otherwise the prompt is implicit.
 Format detect(const Json& obj, const std::string& prompt_key, const std::string& chosen_key) {
   const auto chosen = obj.find(chosen_key);
   const bool conversational = chosen != obj.end() && chosen->is_array();
-  const bool has_prompt = obj.contains(prompt_key);
+  const auto prompt = obj.find(prompt_key);
+  const bool explicit_prompt = prompt != obj.end() && prompt->is_array() == conversational;
   if (conversational) {
-    return has_prompt ? Format::kConversationalExplicit : Format::kConversationalImplicit;
+    return explicit_prompt ? Format::kConversationalExplicit : Format::kConversationalImplicit;
   }
-  return has_prompt ? Format::kStandardExplicit : Format::kStandardImplicit;
+  return explicit_prompt ? Format::kStandardExplicit : Format::kStandardImplicit;
+}
+
+bool is_explicit(Format format) {
+  return format == Format::kStandardExplicit || format == Format::kConversationalExplicit;
 }
 
 const Json& require(const Json& obj, const std::string& key) {
   const auto it = obj.find(key);
   if (it == obj.end()) fail("missing_field", key, "required field is missing");
   return *it;
+}
+
+// The value of an optional column, or nullptr when it is absent or null.
+const Json* optional(const Json& obj, const std::string& key) {
+  const auto it = obj.find(key);
+  return it == obj.end() || it->is_null() ? nullptr : &*it;
 }
 
 std::string require_string(const Json& obj, const std::string& key) {
@@ -270,10 +349,7 @@ void fill_conversational(const Json& obj, ParsedPair& pair, const std::string& p
     pair.rejected_messages = rejected;
     return;
   }
-  size_t shared = 0;
-  while (shared < chosen.size() && shared < rejected.size() && chosen[shared] == rejected[shared]) {
-    ++shared;
-  }
+  const size_t shared = implicit_prompt_messages(chosen, rejected);
   pair.prompt_messages = Json::array();
   pair.chosen_messages = Json::array();
   pair.rejected_messages = Json::array();
@@ -283,9 +359,83 @@ void fill_conversational(const Json& obj, ParsedPair& pair, const std::string& p
   for (size_t i = shared; i < rejected.size(); ++i) pair.rejected_messages.push_back(rejected[i]);
 }
 
+Json read_template_kwargs(const Json& value, const std::string& field) {
+  if (!value.is_object()) {
+    fail("wrong_type", field,
+         "expected an object of chat template variables, got " + type_of(value));
+  }
+  for (const auto& item : value.items()) {
+    const auto reserved = std::find(std::begin(kReservedTemplateKwargs),
+                                    std::end(kReservedTemplateKwargs), item.key());
+    if (reserved != std::end(kReservedTemplateKwargs)) {
+      fail("reserved_key", field + "." + item.key(),
+           fmt::format("'{}' is an argument of transformers' apply_chat_template, not a "
+                       "template variable",
+                       item.key()));
+    }
+  }
+  return value;
+}
+
 }  // namespace
 
+std::vector<std::string> RecordParser::ignored_columns(const Json& obj, Format format) const {
+  std::vector<std::string> ignored;
+  for (const auto& item : obj.items()) {
+    const auto known = std::find_if(known_columns_.begin(), known_columns_.end(),
+                                    [&](const auto& c) { return c.second == item.key(); });
+    const bool used = known != known_columns_.end() &&
+                      !(known->first == "prompt" && !is_explicit(format)) &&
+                      !(known->first == "chat_template_kwargs" && !is_conversational(format));
+    if (!used) ignored.push_back(item.key());
+  }
+  return ignored;
+}
+
+void RecordParser::read_optional(const Json& obj, ParsedPair& pair) const {
+  if (const Json* system = optional(obj, column("system"))) {
+    if (!system->is_string())
+      fail("wrong_type", column("system"), "expected a string, got " + type_of(*system));
+    const auto text = system->get<std::string>();
+    if (is_conversational(pair.format)) {
+      pair.prompt_messages.insert(pair.prompt_messages.begin(),
+                                  Json{{"role", "system"}, {"content", text}});
+    } else if (!text.empty()) {
+      pair.prompt = text + "\n\n" + pair.prompt;
+    }
+  }
+  for (const auto& [name, target] : {std::pair{"ref_chosen_logps", &pair.ref_chosen_logps},
+                                     std::pair{"ref_rejected_logps", &pair.ref_rejected_logps}}) {
+    if (const Json* value = optional(obj, column(name))) {
+      if (!value->is_number())
+        fail("wrong_type", column(name), "expected a number, got " + type_of(*value));
+      *target = value->get<float>();
+    }
+  }
+  for (const auto& [name, target] : {std::pair{"prompt_embedding", &pair.prompt_embedding},
+                                     std::pair{"chosen_embedding", &pair.chosen_embedding},
+                                     std::pair{"rejected_embedding", &pair.rejected_embedding}}) {
+    if (const Json* value = optional(obj, column(name)))
+      *target = read_vector(*value, column(name));
+  }
+  if (const Json* label = optional(obj, column("label"))) {
+    if (label->is_boolean()) {
+      pair.label = label->get<bool>() ? 1 : 0;
+    } else if (label->is_number_integer()) {
+      pair.label = label->get<int>();
+    } else {
+      fail("wrong_type", column("label"), "expected an integer or boolean, got " + type_of(*label));
+    }
+  }
+  if (is_conversational(pair.format)) {
+    if (const Json* kwargs = optional(obj, column("chat_template_kwargs"))) {
+      pair.chat_template_kwargs = read_template_kwargs(*kwargs, column("chat_template_kwargs"));
+    }
+  }
+}
+
 ParseResult RecordParser::parse(std::string_view json_text) const {
+  ParseResult result;
   try {
     const Json obj = parse_json(json_text);
     if (!obj.is_object()) fail("wrong_type", "", "expected a JSON object, got " + type_of(obj));
@@ -293,64 +443,34 @@ ParseResult RecordParser::parse(std::string_view json_text) const {
                       rejected_key = column("rejected");
     ParsedPair pair;
     pair.format = forced_ ? *forced_ : detect(obj, prompt_key, chosen_key);
+    result.ignored_columns = ignored_columns(obj, pair.format);
     if (is_conversational(pair.format)) {
       fill_conversational(obj, pair, prompt_key, chosen_key, rejected_key);
     } else {
       fill_standard(obj, pair, prompt_key, chosen_key, rejected_key);
     }
-    if (const auto it = obj.find(column("system")); it != obj.end() && !it->is_null()) {
-      if (!it->is_string())
-        fail("wrong_type", column("system"), "expected a string, got " + type_of(*it));
-      const auto system = it->get<std::string>();
-      if (is_conversational(pair.format)) {
-        pair.prompt_messages.insert(pair.prompt_messages.begin(),
-                                    Json{{"role", "system"}, {"content", system}});
-      } else if (!system.empty()) {
-        pair.prompt = system + "\n\n" + pair.prompt;
-      }
-    }
-    for (const auto& [name, target] : {std::pair{"ref_chosen_logps", &pair.ref_chosen_logps},
-                                       std::pair{"ref_rejected_logps", &pair.ref_rejected_logps}}) {
-      if (const auto it = obj.find(column(name)); it != obj.end() && !it->is_null()) {
-        if (!it->is_number())
-          fail("wrong_type", column(name), "expected a number, got " + type_of(*it));
-        *target = it->get<float>();
-      }
-    }
-    for (const auto& [name, target] : {std::pair{"prompt_embedding", &pair.prompt_embedding},
-                                       std::pair{"chosen_embedding", &pair.chosen_embedding},
-                                       std::pair{"rejected_embedding", &pair.rejected_embedding}}) {
-      if (const auto it = obj.find(column(name)); it != obj.end() && !it->is_null()) {
-        *target = read_vector(*it, column(name));
-      }
-    }
-    if (const auto it = obj.find(column("label")); it != obj.end() && !it->is_null()) {
-      if (it->is_boolean()) {
-        pair.label = it->get<bool>() ? 1 : 0;
-      } else if (it->is_number_integer()) {
-        pair.label = it->get<int>();
-      } else {
-        fail("wrong_type", column("label"), "expected an integer or boolean, got " + type_of(*it));
-      }
-    }
+    read_optional(obj, pair);
     const bool identical = is_conversational(pair.format)
-                               ? pair.chosen_messages == pair.rejected_messages
+                               ? same_value(pair.chosen_messages, pair.rejected_messages)
                                : pair.chosen == pair.rejected;
     if (identical) {
-      return {std::nullopt, RecordIssue{"identical_chosen_rejected", chosen_key,
-                                        "chosen equals rejected", false}};
+      result.issue =
+          RecordIssue{"identical_chosen_rejected", chosen_key, "chosen equals rejected", false};
+      return result;
     }
     const bool empty = is_conversational(pair.format)
                            ? pair.chosen_messages.empty() || pair.rejected_messages.empty()
                            : pair.chosen.empty() || pair.rejected.empty();
     if (empty) {
-      return {std::nullopt, RecordIssue{"empty_completion", chosen_key,
-                                        "a completion is empty after prompt extraction", false}};
+      result.issue = RecordIssue{"empty_completion", chosen_key,
+                                 "a completion is empty after prompt extraction", false};
+      return result;
     }
-    return {std::move(pair), std::nullopt};
+    result.pair = std::move(pair);
   } catch (const IssueException& e) {
-    return {std::nullopt, e.issue};
+    result.issue = e.issue;
   }
+  return result;
 }
 
 }  // namespace dpok::data

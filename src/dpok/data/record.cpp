@@ -41,6 +41,8 @@ nlohmann::json DataSummary::to_json() const {
   for (const auto& [reason, count] : dropped) out["dropped"][reason] = count;
   out["formats"] = nlohmann::json::object();
   for (const auto& [name, count] : formats) out["formats"][name] = count;
+  out["ignored_columns"] = nlohmann::json::object();
+  for (const auto& [name, count] : ignored_columns) out["ignored_columns"][name] = count;
   out["tokens"] = {{"prompt", prompt_tokens.to_json()},
                    {"chosen", chosen_tokens.to_json()},
                    {"rejected", rejected_tokens.to_json()},
@@ -63,6 +65,9 @@ std::string DataSummary::to_table() const {
   out += fmt::format("  {:<22}{:>10}\n", "truncated", truncated);
   out += fmt::format("  {:<22}{:>10}\n", "prompt LCP fallback", prompt_fallback);
   for (const auto& [name, count] : formats) out += fmt::format("  {:<22}{:>10}\n", name, count);
+  if (!ignored_columns.empty()) out += "  ignored columns (records carrying each)\n";
+  for (const auto& [name, count] : ignored_columns)
+    out += fmt::format("    {:<20}{:>10}\n", name, count);
   out += stats_line("prompt tokens", prompt_tokens);
   out += stats_line("chosen tokens", chosen_tokens);
   out += stats_line("rejected tokens", rejected_tokens);

@@ -49,6 +49,10 @@ struct DataSummary {
   int64_t prompt_fallback = 0;  // implicit HH prompts taken from the common prefix
   std::map<std::string, int64_t> dropped;  // reason → count (drops and skipped bad records)
   std::map<std::string, int64_t> formats;  // format name → kept records
+  // Column (as named in the files) → records read that carried it without it being used:
+  // columns dpok does not know (as TRL ignores them), a prompt replaced by the implicit one,
+  // chat_template_kwargs of a standard record (formats.h).
+  std::map<std::string, int64_t> ignored_columns;
   LengthStats prompt_tokens, chosen_tokens, rejected_tokens, completion_tokens, sequence_tokens;
   // Padding fraction of batches of `padding_batch_size` pairs in dataset order (no grouping).
   double padding_fraction = 0.0;

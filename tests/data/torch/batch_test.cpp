@@ -1,4 +1,4 @@
-// Tests for collation ([2B, T] batches and masks) and packing (boundaries, positions, masks).
+// Tests for collation ([2B, T] batches, masks and optional columns).
 #include "dpok/data/torch/batch.h"
 
 #include <gtest/gtest.h>
@@ -82,57 +82,6 @@ TEST(Collate, OptionalColumns) {
   b.ref_chosen_logps = 0.0f;
   b.prompt_embedding = {1, 2};
   EXPECT_THROW(collate({&a, &b}, 0, false), FormatError);
-}
-
-TEST(Pack, BoundariesPositionsAndMasks) {
-  const auto a = make({1, 10}, {20, 2}, {30, 31, 2}, 0);  // sequences of 4 and 5
-  const auto b = make({1, 11, 12}, {21, 2}, {32, 2}, 1);  // sequences of 5 and 5
-  const auto packed = pack({&a, &b}, /*row_length=*/10);
-  // sequence numbers: 0 = chosen a (4), 1 = chosen b (5), 2 = rejected a (5), 3 = rejected b (5)
-  // first fit: row0 = {0, 1} (9), row1 = {2, 3} (10)
-  ASSERT_EQ(packed.input_ids.sizes(), (at::IntArrayRef{2, 10}));
-  ASSERT_EQ(packed.boundaries.size(), 2u);
-  EXPECT_EQ(packed.boundaries[0], (std::vector<int64_t>{0, 4, 9}));
-  EXPECT_EQ(packed.boundaries[1], (std::vector<int64_t>{0, 5, 10}));
-  EXPECT_EQ(row(packed.input_ids, 0), (std::vector<int64_t>{1, 10, 20, 2, 1, 11, 12, 21, 2, 0}));
-  EXPECT_EQ(row(packed.position_ids, 0), (std::vector<int64_t>{0, 1, 2, 3, 0, 1, 2, 3, 4, 0}));
-  EXPECT_EQ(row(packed.sequence_ids, 0), (std::vector<int64_t>{0, 0, 0, 0, 1, 1, 1, 1, 1, -1}));
-  EXPECT_EQ(row(packed.completion_mask, 0), (std::vector<int64_t>{0, 0, 1, 1, 0, 0, 0, 1, 1, 0}));
-  EXPECT_EQ(row(packed.input_ids, 1), (std::vector<int64_t>{1, 10, 30, 31, 2, 1, 11, 12, 32, 2}));
-  EXPECT_EQ(row(packed.sequence_ids, 1), (std::vector<int64_t>{2, 2, 2, 2, 2, 3, 3, 3, 3, 3}));
-  EXPECT_EQ(row(packed.completion_mask, 1), (std::vector<int64_t>{0, 0, 1, 1, 1, 0, 0, 0, 1, 1}));
-}
-
-TEST(Pack, MatchesCollatedTokensSequenceBySequence) {
-  std::vector<PreferenceRecord> records;
-  for (int i = 0; i < 6; ++i) {
-    records.push_back(make(std::vector<int32_t>(1 + i % 3, 100 + i), std::vector<int32_t>(2 + i, 7),
-                           std::vector<int32_t>(1 + (5 - i), 8), i));
-  }
-  std::vector<const PreferenceRecord*> ptrs;
-  for (const auto& r : records) ptrs.push_back(&r);
-  const auto batch = collate(ptrs, 0, false);
-  const auto packed = pack(ptrs, 16);
-  const int64_t rows = packed.input_ids.size(0);
-  for (int64_t s = 0; s < 12; ++s) {
-    const auto in_seq = packed.sequence_ids.eq(s);
-    const auto tokens = packed.input_ids.masked_select(in_seq);
-    const auto expected = batch.input_ids[s].masked_select(batch.attention_mask[s].to(at::kBool));
-    EXPECT_TRUE(at::equal(tokens, expected)) << "sequence " << s;
-    EXPECT_TRUE(
-        at::equal(packed.completion_mask.masked_select(in_seq),
-                  batch.completion_mask[s].masked_select(batch.attention_mask[s].to(at::kBool))));
-    const auto positions = packed.position_ids.masked_select(in_seq);
-    EXPECT_TRUE(at::equal(positions, at::arange(positions.numel(), at::kLong)));
-  }
-  for (int64_t r = 0; r < rows; ++r) {
-    EXPECT_EQ(packed.boundaries[r].back(), packed.sequence_ids[r].ge(0).sum().item<int64_t>());
-  }
-}
-
-TEST(Pack, SequenceLongerThanRowIsAConfigError) {
-  const auto a = make({1, 2, 3}, {4, 5}, {6}, 0);
-  EXPECT_THROW(pack({&a}, 4), ConfigError);
 }
 
 }  // namespace

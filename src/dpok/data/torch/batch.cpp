@@ -1,4 +1,4 @@
-// Collation and packing of preference records (see batch.h).
+// Collation of preference records into padded batches (see batch.h).
 #include "dpok/data/torch/batch.h"
 
 #include <algorithm>
@@ -121,61 +121,6 @@ PreferenceBatch collate(const std::vector<const PreferenceRecord*>& records, int
   for (int64_t i = 0; i < b; ++i) batch.record_indices[i] = records[i]->source_index;
   collate_optional(records, batch);
   return batch;
-}
-
-PackedBatch pack(const std::vector<const PreferenceRecord*>& records, int64_t row_length) {
-  DPOK_CHECK(row_length > 0, "pack needs a positive row length, got {}", row_length);
-  const auto b = static_cast<int64_t>(records.size());
-  // First-fit placement: row fill levels and, per row, the sequences it holds.
-  std::vector<int64_t> fill;
-  std::vector<std::vector<int64_t>> placed;
-  for (int64_t s = 0; s < 2 * b; ++s) {
-    const PreferenceRecord& r = *records[s % b];
-    const auto len = static_cast<int64_t>(r.prompt_ids.size() + completion_of(r, s < b).size());
-    if (len > row_length) {
-      DPOK_THROW(ConfigError, kComponent,
-                 "sequence {} (record {}, {} tokens) is longer than the packed row length {}", s,
-                 r.source_index, len, row_length);
-    }
-    size_t row = 0;
-    while (row < fill.size() && fill[row] + len > row_length) ++row;
-    if (row == fill.size()) {
-      fill.push_back(0);
-      placed.emplace_back();
-    }
-    fill[row] += len;
-    placed[row].push_back(s);
-  }
-  const auto rows = static_cast<int64_t>(fill.size());
-  PackedBatch out;
-  out.input_ids = at::zeros({rows, row_length}, at::kLong);
-  out.position_ids = at::zeros({rows, row_length}, at::kLong);
-  out.sequence_ids = at::full({rows, row_length}, -1, at::kLong);
-  out.completion_mask = at::zeros({rows, row_length}, at::kBool);
-  auto* ids = out.input_ids.data_ptr<int64_t>();
-  auto* pos = out.position_ids.data_ptr<int64_t>();
-  auto* seq = out.sequence_ids.data_ptr<int64_t>();
-  auto* completion = out.completion_mask.data_ptr<bool>();
-  out.boundaries.resize(rows);
-  for (int64_t row = 0; row < rows; ++row) {
-    int64_t col = 0;
-    out.boundaries[row].push_back(0);
-    for (const int64_t s : placed[row]) {
-      const PreferenceRecord& r = *records[s % b];
-      const auto& tail = completion_of(r, s < b);
-      int64_t position = 0;
-      for (size_t k = 0; k < r.prompt_ids.size() + tail.size(); ++k, ++col, ++position) {
-        const bool in_prompt = k < r.prompt_ids.size();
-        const int64_t at = row * row_length + col;
-        ids[at] = in_prompt ? r.prompt_ids[k] : tail[k - r.prompt_ids.size()];
-        pos[at] = position;
-        seq[at] = s;
-        completion[at] = !in_prompt;
-      }
-      out.boundaries[row].push_back(col);
-    }
-  }
-  return out;
 }
 
 }  // namespace dpok::data
