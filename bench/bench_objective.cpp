@@ -178,7 +178,8 @@ void BM_LossPlusSemantic(benchmark::State& state, const std::string& kernel) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §6 token-level divergences over the chosen completions: 8 × 512 positions × 32,000.
+// §6 token-level divergences over the chosen completions: 8 × 512 positions × 32,000, from final
+// hidden states of width 768 (the penalty projects them through the lm_head weight itself).
 
 void BM_TokenDivergence(benchmark::State& state, const std::string& divergence) {
   at::manual_seed(3);
@@ -186,14 +187,19 @@ void BM_TokenDivergence(benchmark::State& state, const std::string& divergence) 
   config.penalty_alpha = 0.05;
   config.penalty_divergence = divergence;
   obj::Objective objective(config);
-  at::Tensor policy = at::randn({2 * kPairs, kSeq, kVocab}) * 2;
-  policy.requires_grad_(true);
-  const auto ref = policy.detach() + at::randn({2 * kPairs, kSeq, kVocab}) * 0.5;
+  at::Tensor hidden = at::randn({2 * kPairs, kSeq, kModel});
+  at::Tensor weight = at::randn({kVocab, kModel}) * 0.07;  // logits of std ≈ 2, as before
+  hidden.requires_grad_(true);
+  weight.requires_grad_(true);
+  const obj::LmHeadStates policy{hidden, weight};
+  const obj::LmHeadStates ref{hidden.detach() + at::randn({2 * kPairs, kSeq, kModel}) * 0.25,
+                              weight.detach()};
   const auto mask = at::ones({2 * kPairs, kSeq}, at::kBool);
   const auto embeddings = at::randn({kVocab, kEmbeddingWidth});
   timed(state, [&] {
     objective->penalty(policy, ref, mask, embeddings).backward();
-    policy.mutable_grad().reset();
+    hidden.mutable_grad().reset();
+    weight.mutable_grad().reset();
   });
 }
 

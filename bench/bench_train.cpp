@@ -1,7 +1,8 @@
 // A full DPO step on a ~110M-parameter Llama shape (vocab 32000, hidden 768, 12 layers, 12 heads,
 // SwiGLU 2048, tied embeddings), 2 pairs × 128 tokens, 2 threads: dpok's step (chunked log-probs
 // from hidden states, objective, backward, clip, AdamW) with an online reference, with cached
-// reference log-probs, and with the HMK semantic term; and in the same run the same step written
+// reference log-probs, with the HMK semantic term, and with the token penalty (peak memory); and
+// in the same run the same step written
 // TRL-style in PyTorch Python (bench/python/dpo_step.py, Debian's /usr/bin/python3); then the
 // cached/online and HMK/online ratios again from steps taken in turns (BM_DpokPairedRatios).
 //
@@ -23,9 +24,9 @@
 #include "bench_util.h"
 #include "dpok/core/torch/runtime.h"
 #include "dpok/model/causal_lm.h"
+#include "dpok/model/scoring.h"
 #include "dpok/objective/objective.h"
 #include "dpok/objective/semantic.h"
-#include "dpok/train/forward.h"
 #include "dpok/train/metrics_log.h"
 #include "dpok/train/optim.h"
 
@@ -68,9 +69,14 @@ struct Step {
   std::unique_ptr<train::Optimizer> optimizer;
   torch::Tensor ids, mask, completion, prompt;
   torch::Tensor cached_chosen, cached_rejected;
+  torch::Tensor ref_hidden;
+  bool full_logits = false;
 
-  // A cached-reference step keeps no reference model, as the trainer does.
-  Step(bool hmk, bool cached) {
+  // A cached-reference step keeps no reference model, as the trainer does. `penalty`: the §6
+  // token penalty (KL, chosen completions, α = 0.1) against the online reference, from hidden
+  // states, or with `full_logits` as the trainer computed it before (the memory baseline).
+  Step(bool hmk, bool cached, bool penalty = false, bool full_logits_baseline = false)
+      : full_logits(full_logits_baseline) {
     torch::manual_seed(0);
     const auto config = llama_config();
     policy = model::CausalLM(config);
@@ -82,6 +88,7 @@ struct Step {
       for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]).requires_grad_(false);
     }
     objective::ObjectiveConfig oc;
+    if (penalty) oc.penalty_alpha = 0.1;
     if (hmk) {
       oc.gamma = 0.1;
       oc.kernel = "hmk";
@@ -104,7 +111,7 @@ struct Step {
   // The trainer's order: gradients are released before the forward, not after it.
   void run(bool cached) {
     optimizer->zero_grad();
-    auto pol = train::score_sequences(policy, ids, mask, completion, 0);
+    auto pol = model::score_sequences(policy, ids, mask, completion, 0);
     objective::PairInputs in;
     in.policy_chosen_logps = pol.logps.narrow(0, 0, kPairs);
     in.policy_rejected_logps = pol.logps.narrow(0, kPairs, kPairs);
@@ -113,9 +120,17 @@ struct Step {
       in.ref_rejected_logps = cached_rejected;
     } else {
       torch::NoGradGuard no_grad;
-      auto ref = train::score_sequences(reference, ids, mask, completion, 0);
+      auto ref = model::score_sequences(reference, ids, mask, completion, 0);
       in.ref_chosen_logps = ref.logps.narrow(0, 0, kPairs);
       in.ref_rejected_logps = ref.logps.narrow(0, kPairs, kPairs);
+      ref_hidden = ref.hidden;
+    }
+    if (objective->needs_token_penalty()) {
+      in.token_penalty = full_logits
+                             ? full_logits_penalty(pol)
+                             : objective->penalty({pol.hidden, policy->lm_head_weight()},
+                                                  {ref_hidden, reference->lm_head_weight()},
+                                                  pol.targets >= 0, policy->model->embed_tokens);
     }
     if (objective->needs_embeddings()) {
       auto e = objective::pool_pair_embeddings(pol.hidden, prompt, completion);
@@ -127,11 +142,34 @@ struct Step {
     train::clip_grad_norm(optimizer->parameters(), 1.0);
     optimizer->step();
   }
+
+  // The penalty before it took hidden states: full fp32 logits [2B, T, V] of policy and
+  // reference, then log_softmax over the chosen completion positions in chunks of 256 flattened
+  // positions (autograd keeps every chunk's tensors for the backward).
+  torch::Tensor full_logits_penalty(const model::SequenceScores& pol) {
+    const auto policy_logits = policy->logits(pol.hidden);
+    const auto ref_logits = reference->logits(ref_hidden);
+    const int64_t vocab = policy_logits.size(2), chunk = 256;
+    const auto mask = (pol.targets >= 0).narrow(0, 0, kPairs).reshape({-1});
+    const auto p = policy_logits.narrow(0, 0, kPairs).reshape({-1, vocab}).split(chunk);
+    const auto q = ref_logits.narrow(0, 0, kPairs).reshape({-1, vocab}).split(chunk);
+    objective::TokenPenaltyAccumulator sums(kPairs, torch::TensorOptions().dtype(torch::kFloat));
+    for (size_t c = 0; c < p.size(); ++c) {
+      const int64_t start = static_cast<int64_t>(c) * chunk;
+      const auto local = mask.narrow(0, start, p[c].size(0)).nonzero().reshape({-1});
+      if (local.size(0) == 0) continue;
+      sums.add(objective::token_divergence(torch::log_softmax(p[c].index_select(0, local), -1),
+                                           torch::log_softmax(q[c].index_select(0, local), -1), {}),
+               torch::div(local + start, kTokens, "floor"));
+    }
+    return sums.per_sequence().mean();
+  }
 };
 
-void run_dpok(benchmark::State& state, bool cached, bool hmk) {
+void run_dpok(benchmark::State& state, bool cached, bool hmk, bool penalty = false,
+              bool full_logits = false) {
   torch::set_num_threads(kThreads);
-  Step step(hmk, cached);
+  Step step(hmk, cached, penalty, full_logits);
   step.run(cached);  // warmup
   const double cpu_start = bench::process_cpu_seconds();
   for (auto _ : state) step.run(cached);
@@ -151,6 +189,13 @@ void BM_DpokStepCachedRef(benchmark::State& state) {
 }
 void BM_DpokStepHmk(benchmark::State& state) {
   run_dpok(state, false, true);
+}
+// Peak memory of a penalty step (docs/benchmarks.md): run each alone, peak RSS is per process.
+void BM_DpokStepPenalty(benchmark::State& state) {
+  run_dpok(state, false, false, true);
+}
+void BM_DpokStepPenaltyFullLogits(benchmark::State& state) {
+  run_dpok(state, false, false, true, true);
 }
 
 // The two ratio targets (cached / online, HMK / online) from paired measurements: each round
@@ -229,6 +274,8 @@ void BM_PythonStepCachedRef(benchmark::State& state) {
 BENCHMARK(BM_DpokStepOnline)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_DpokStepCachedRef)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_DpokStepHmk)->Unit(benchmark::kSecond)->Iterations(timed_steps());
+BENCHMARK(BM_DpokStepPenalty)->Unit(benchmark::kSecond)->Iterations(timed_steps());
+BENCHMARK(BM_DpokStepPenaltyFullLogits)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_PythonStepOnline)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
 BENCHMARK(BM_PythonStepOnlinePassiveOpenMP)
     ->Unit(benchmark::kSecond)

@@ -34,7 +34,6 @@ PairInputs random_inputs(int64_t b, int64_t d, uint64_t seed) {
   in.ref_rejected_logps = at::randn({b}, at::kDouble) * 10 - 40;
   in.chosen_lengths = at::randint(1, 30, {b}, at::kLong);
   in.rejected_lengths = at::randint(1, 30, {b}, at::kLong);
-  in.chosen_nll_mean = at::rand({b}, at::kDouble) * 3;
   in.prompt_embedding = at::randn({b, d}, at::kDouble);
   in.chosen_embedding = at::randn({b, d}, at::kDouble);
   in.rejected_embedding = at::randn({b, d}, at::kDouble);
@@ -97,7 +96,12 @@ TEST(Objective, MetricsFollowTrlDefinitions) {
               (rc > rr).to(at::kDouble).mean().item<double>(), 1e-12);
   EXPECT_NEAR(m.at("logps/chosen").item<double>(), in.policy_chosen_logps.mean().item<double>(),
               1e-12);
-  EXPECT_NEAR(m.at("nll_loss").item<double>(), in.chosen_nll_mean.mean().item<double>(), 1e-12);
+  // TRL's sft: the token mean over the batch's chosen completions, not a mean of per-pair means.
+  const double token_mean =
+      -in.policy_chosen_logps.sum().item<double>() / in.chosen_lengths.sum().item<double>();
+  EXPECT_NEAR(m.at("nll_loss").item<double>(), token_mean, 1e-12);
+  EXPECT_NEAR(chosen_token_nll(in.policy_chosen_logps, in.chosen_lengths).item<double>(),
+              token_mean, 1e-12);
   const double want = m.at("loss/sigmoid").item<double>() + 0.2 * m.at("loss/sft").item<double>();
   EXPECT_NEAR(out.loss.item<double>(), want, 1e-12);
   for (const auto& [name, value] : m) {
@@ -198,17 +202,24 @@ TEST(Objective, TokenPenaltyIsAddedWithAlpha) {
   }
   // penalty(): chosen rows only by default, both with penalty_on = both.
   at::manual_seed(6);
-  const auto policy = at::randn({4, 5, 7}, at::kDouble), ref = at::randn({4, 5, 7}, at::kDouble);
+  const LmHeadStates policy{at::randn({4, 5, 3}, at::kDouble), at::randn({7, 3}, at::kDouble)};
+  const LmHeadStates ref{at::randn({4, 5, 3}, at::kDouble), at::randn({7, 3}, at::kDouble)};
+  const auto policy_logits = policy.hidden.matmul(policy.weight.t());
+  const auto ref_logits = ref.hidden.matmul(ref.weight.t());
   const auto mask = at::ones({4, 5}, at::kLong);
-  const auto per_seq = sequence_token_divergence_reference(policy, ref, mask, {});
+  const auto per_seq = sequence_token_divergence_reference(policy_logits, ref_logits, mask, {});
   EXPECT_NEAR(objective->penalty(policy, ref, mask).item<double>(),
               per_seq.narrow(0, 0, 2).mean().item<double>(), 1e-12);
   config.penalty_on = "both";
   EXPECT_NEAR(make(config)->penalty(policy, ref, mask).item<double>(),
               (per_seq.narrow(0, 0, 2).mean() + per_seq.narrow(0, 2, 2).mean()).item<double>(),
               1e-12);
-  const auto [vals, ids] = at::log_softmax(ref, -1).topk(7, -1);
+  const auto [vals, ids] = at::log_softmax(ref_logits, -1).topk(7, -1);
   EXPECT_NEAR(objective->penalty_topk(policy, ids, vals, mask).item<double>(),
+              per_seq.narrow(0, 0, 2).mean().item<double>(), 1e-10);
+  // With the cache of the chosen rows only (penalty_on = chosen, one row per record).
+  EXPECT_NEAR(objective->penalty_topk(policy, ids.narrow(0, 0, 2), vals.narrow(0, 0, 2), mask)
+                  .item<double>(),
               per_seq.narrow(0, 0, 2).mean().item<double>(), 1e-10);
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "dpok/core/error.h"
@@ -28,16 +29,21 @@ TokenDivergenceOptions options_for(Divergence d, int64_t topk = 4) {
   return o;
 }
 
+// Final hidden states and lm_head weights of policy and reference, and their full logits
+// (hidden · Wᵀ, what the plain references take).
 struct Sequences {
-  at::Tensor policy, ref, mask, embeddings;
+  LmHeadStates policy_states, ref_states;
+  at::Tensor policy, ref, mask, embeddings;  // policy / ref: logits [R, T, V]
 };
 
-// R = 4 sequences (2 pairs) of T = 6 positions over V = 11 tokens; row 3 has no completion.
+// R = 4 sequences (2 pairs) of T = 6 positions, H = 5, V = 11 tokens; row 3 has no completion.
 Sequences random_sequences(uint64_t seed) {
   at::manual_seed(seed);
   Sequences s;
-  s.policy = at::randn({4, 6, 11}, at::kDouble) * 2;
-  s.ref = at::randn({4, 6, 11}, at::kDouble) * 2;
+  s.policy_states = {at::randn({4, 6, 5}, at::kDouble), at::randn({11, 5}, at::kDouble)};
+  s.ref_states = {at::randn({4, 6, 5}, at::kDouble), at::randn({11, 5}, at::kDouble)};
+  s.policy = s.policy_states.hidden.matmul(s.policy_states.weight.t());
+  s.ref = s.ref_states.hidden.matmul(s.ref_states.weight.t());
   s.mask = at::tensor({0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0},
                       at::kLong)
                .reshape({4, 6});
@@ -45,39 +51,90 @@ Sequences random_sequences(uint64_t seed) {
   return s;
 }
 
+LmHeadStates leaves(const LmHeadStates& states) {
+  return {leaf(states.hidden), leaf(states.weight)};
+}
+
+// Values and gradients (w.r.t. hidden states and weight, fp64) of the chunked hidden-state path
+// against the plain path through full logits, for several chunk sizes.
+template <typename Chunked, typename Plain>
+void expect_chunked_matches_plain(const LmHeadStates& states, Chunked&& chunked, Plain&& plain,
+                                  const std::string& what) {
+  const auto w = at::tensor({1.0, 2.0, 3.0, 4.0}, at::kDouble);
+  auto p_plain = leaves(states);
+  const at::Tensor want = plain(p_plain.hidden.matmul(p_plain.weight.t()));
+  EXPECT_EQ(want[3].item<double>(), 0.0) << what;  // no completion positions
+  (want * w).sum().backward();
+  for (const int64_t chunk : {1, 3, 100}) {
+    auto p = leaves(states);
+    const at::Tensor got = chunked(p, chunk);
+    EXPECT_TRUE(at::allclose(got, want, 1e-12, 1e-14)) << what << " chunk " << chunk << "\n"
+                                                       << got << want;
+    (got * w).sum().backward();
+    EXPECT_TRUE(at::allclose(p.hidden.grad(), p_plain.hidden.grad(), 1e-10, 1e-13))
+        << what << " chunk " << chunk;
+    EXPECT_TRUE(at::allclose(p.weight.grad(), p_plain.weight.grad(), 1e-10, 1e-13))
+        << what << " chunk " << chunk;
+  }
+}
+
 TEST(TokenPenalty, ChunkedEqualsUnchunkedForEveryDivergence) {
   const auto s = random_sequences(0);
   for (const Divergence d : kAll) {
     const auto o = options_for(d);
-    auto p_ref = leaf(s.policy), p_chunk = leaf(s.policy);
-    const auto plain = sequence_token_divergence_reference(p_ref, s.ref, s.mask, o, s.embeddings);
-    EXPECT_EQ(plain[3].item<double>(), 0.0);  // no completion positions
-    for (const int64_t chunk : {1, 3, 100}) {
-      auto p = leaf(s.policy);
-      const auto chunked = sequence_token_divergence(p, s.ref, s.mask, o, chunk, s.embeddings);
-      EXPECT_TRUE(at::allclose(chunked, plain, 1e-12, 1e-14))
-          << to_string(d) << " chunk " << chunk << "\n"
-          << chunked << plain;
-    }
-    const auto w = at::tensor({1.0, 2.0, 3.0, 4.0}, at::kDouble);
-    (plain * w).sum().backward();
-    (sequence_token_divergence(p_chunk, s.ref, s.mask, o, 2, s.embeddings) * w).sum().backward();
-    EXPECT_TRUE(at::allclose(p_chunk.grad(), p_ref.grad(), 1e-10, 1e-13)) << to_string(d);
+    expect_chunked_matches_plain(
+        s.policy_states,
+        [&](const LmHeadStates& p, int64_t chunk) {
+          return sequence_token_divergence(p, s.ref_states, s.mask, o, chunk, s.embeddings);
+        },
+        [&](const at::Tensor& logits) {
+          return sequence_token_divergence_reference(logits, s.ref, s.mask, o, s.embeddings);
+        },
+        to_string(d));
   }
 }
 
-TEST(TokenPenalty, GradientsMatchFiniteDifferencesThroughLogits) {
+TEST(TokenPenalty, CachedTopkChunkedEqualsUnchunked) {
+  const auto s = random_sequences(8);
+  const auto [vals, ids] = at::log_softmax(s.ref, -1).topk(3, -1);
+  for (const Divergence d : {Divergence::kKl, Divergence::kJs, Divergence::kWasserstein}) {
+    const auto o = options_for(d, 3);
+    expect_chunked_matches_plain(
+        s.policy_states,
+        [&](const LmHeadStates& p, int64_t chunk) {
+          return sequence_token_divergence_topk(p, ids, vals, s.mask, o, chunk, s.embeddings);
+        },
+        [&](const at::Tensor& logits) {
+          return sequence_token_divergence_topk_reference(logits, ids, vals, s.mask, o,
+                                                          s.embeddings);
+        },
+        to_string(d));
+  }
+}
+
+TEST(TokenPenalty, GradientsMatchFiniteDifferencesThroughHiddenStates) {
   auto s = random_sequences(1);
-  auto policy = leaf(s.policy.narrow(1, 0, 3).narrow(0, 0, 2));
-  auto ref = leaf(s.ref.narrow(1, 0, 3).narrow(0, 0, 2));
+  const LmHeadStates policy{leaf(s.policy_states.hidden.narrow(1, 0, 3).narrow(0, 0, 2)),
+                            leaf(s.policy_states.weight)};
+  const LmHeadStates ref{s.ref_states.hidden.narrow(1, 0, 3).narrow(0, 0, 2), s.ref_states.weight};
   const auto mask = at::ones({2, 3}, at::kLong);
   for (const Divergence d : kAll) {
     auto o = options_for(d);
     o.sinkhorn_epsilon = 0.5;  // smooth enough for finite differences
     expect_gradients_match(
         [&] { return sequence_token_divergence(policy, ref, mask, o, 2, s.embeddings); },
-        {policy, ref}, 1e-6, 1e-6, to_string(d));
+        {policy.hidden, policy.weight}, 1e-6, 1e-6, to_string(d));
   }
+}
+
+TEST(TokenPenalty, NoGradientReachesTheReference) {
+  const auto s = random_sequences(9);
+  const auto ref = leaves(s.ref_states);
+  const auto policy = leaves(s.policy_states);
+  sequence_token_divergence(policy, ref, s.mask, options_for(Divergence::kKl), 2).sum().backward();
+  EXPECT_TRUE(policy.hidden.grad().defined());
+  EXPECT_FALSE(ref.hidden.grad().defined());
+  EXPECT_FALSE(ref.weight.grad().defined());
 }
 
 TEST(TokenPenalty, FullTopkSupportEqualsTheFullDivergence) {
@@ -144,7 +201,7 @@ TEST(TokenPenalty, CachedTopkSequencePathMatchesPerChunkCalls) {
   for (const Divergence d : {Divergence::kKl, Divergence::kWasserstein}) {
     const auto o = options_for(d, 3);
     const auto seq =
-        sequence_token_divergence_topk(s.policy, ids, vals, s.mask, o, 2, s.embeddings);
+        sequence_token_divergence_topk(s.policy_states, ids, vals, s.mask, o, 2, s.embeddings);
     // Row 1 by hand: positions 2..5.
     const auto lp = at::log_softmax(s.policy[1], -1).narrow(0, 2, 4);
     const auto per_position =
@@ -156,8 +213,8 @@ TEST(TokenPenalty, CachedTopkSequencePathMatchesPerChunkCalls) {
 TEST(TokenPenalty, IdenticalDistributionsGiveZeroForEveryDivergence) {
   const auto s = random_sequences(5);
   for (const Divergence d : kAll) {
-    const auto value =
-        sequence_token_divergence(s.policy, s.policy, s.mask, options_for(d), 2, s.embeddings);
+    const auto value = sequence_token_divergence(s.policy_states, s.policy_states, s.mask,
+                                                 options_for(d), 2, s.embeddings);
     EXPECT_TRUE(at::allclose(value, at::zeros_like(value), 0, 1e-12)) << to_string(d) << value;
   }
 }
@@ -176,15 +233,19 @@ TEST(TokenPenalty, AccumulatorAndReduction) {
 TEST(TokenPenalty, ErrorsNameTheProblem) {
   const auto s = random_sequences(6);
   try {
-    sequence_token_divergence(s.policy, s.ref, s.mask, options_for(Divergence::kWasserstein), 4);
+    sequence_token_divergence(s.policy_states, s.ref_states, s.mask,
+                              options_for(Divergence::kWasserstein), 4);
     FAIL() << "wasserstein without embeddings accepted";
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("needs the token embedding matrix [V = 11, H]; got none"),
               std::string::npos)
         << e.what();
   }
-  EXPECT_THROW(sequence_token_divergence(s.policy, s.ref, s.mask.narrow(1, 0, 5),
+  EXPECT_THROW(sequence_token_divergence(s.policy_states, s.ref_states, s.mask.narrow(1, 0, 5),
                                          options_for(Divergence::kKl), 4),
+               ConfigError);
+  EXPECT_THROW(sequence_token_divergence({s.policy_states.hidden, s.policy_states.weight.t()},
+                                         s.ref_states, s.mask, options_for(Divergence::kKl), 4),
                ConfigError);
   EXPECT_THROW(token_divergence(at::zeros({2, 3}), at::zeros({2, 4}), options_for(Divergence::kKl)),
                ConfigError);
@@ -192,8 +253,11 @@ TEST(TokenPenalty, ErrorsNameTheProblem) {
 
 TEST(TokenPenalty, HalfPrecisionLogitsAreUpcastToFp32) {
   const auto s = random_sequences(7);
-  const auto value = sequence_token_divergence(s.policy.to(at::kBFloat16), s.ref.to(at::kBFloat16),
-                                               s.mask, options_for(Divergence::kJs), 3);
+  const auto bf16 = [](const LmHeadStates& x) {
+    return LmHeadStates{x.hidden.to(at::kBFloat16), x.weight.to(at::kBFloat16)};
+  };
+  const auto value = sequence_token_divergence(bf16(s.policy_states), bf16(s.ref_states), s.mask,
+                                               options_for(Divergence::kJs), 3);
   EXPECT_EQ(value.scalar_type(), at::kFloat);
   EXPECT_TRUE(all_finite(value));
 }

@@ -9,7 +9,7 @@
 #include "dpok/core/error.h"
 #include "dpok/data/dataset.h"
 #include "dpok/data/torch/batch_iterator.h"
-#include "dpok/train/logprobs.h"
+#include "dpok/model/logprobs.h"
 #include "dpok/train/ref_cache.h"
 #include "dpok/train/setup.h"
 #include "trainer_fixture.h"
@@ -45,7 +45,7 @@ TEST_F(RefTopkTest, GatherEqualsTheReferencesTopkAtPenalisedPositions) {
   auto batch = batches.next();
   ASSERT_TRUE(batch.has_value());
   torch::NoGradGuard no_grad;
-  auto targets = completion_targets(batch->input_ids, batch->completion_mask);
+  auto targets = model::completion_targets(batch->input_ids, batch->completion_mask);
   auto mask = targets >= 0;
   auto rows = cache.gather(batch->record_indices, mask);
   auto logps = torch::log_softmax(

@@ -147,6 +147,42 @@ TEST_F(TrainerTest, SftLowersHeldOutNll) {
   EXPECT_LT(r.final_eval.at("eval_loss"), r.initial_eval.at("eval_loss"));
 }
 
+// One definition of SFT: `dpok sft` and `loss_type: [sft]` take the same steps (TRL's token mean
+// over the chosen completions), and neither loads a reference.
+TEST_F(TrainerTest, SftCommandAndSftLossAgree) {
+  REQUIRE_MODEL();
+  auto options = quiet();
+  options.mode = TrainMode::kSft;
+  Trainer command(config(tmp_ / "sft_command", {"max_steps=2"}), options);
+  Trainer loss(config(tmp_ / "sft_loss", {"max_steps=2", "loss_type=[sft]"}), quiet());
+  const auto a = command.run(), b = loss.run();
+  ASSERT_EQ(a.losses.size(), 2u);
+  EXPECT_EQ(a.losses, b.losses);
+  EXPECT_EQ(a.final_eval, b.final_eval);
+  EXPECT_FALSE(command.reference_info().model_loaded);
+  EXPECT_FALSE(loss.reference_info().model_loaded);
+}
+
+// objective.md §3: an additive term over frozen embeddings with a fixed kernel is a constant;
+// setup says so once, before training.
+TEST_F(TrainerTest, ConstantSemanticTermIsReportedAtSetup) {
+  REQUIRE_MODEL();
+  const std::vector<std::string> constant = {"gamma=0.1", "placement=additive",
+                                             "embedding_source=reference", "learn_kernel=false"};
+  ::testing::internal::CaptureStderr();
+  { Trainer t(config(tmp_ / "constant", constant), quiet()); }
+  auto err = ::testing::internal::GetCapturedStderr();
+  const std::string warning = "the semantic term cannot change training";
+  ASSERT_NE(err.find(warning), std::string::npos) << err;
+  EXPECT_EQ(err.find(warning), err.rfind(warning)) << err;
+  auto learned = constant;
+  learned.back() = "learn_kernel=true";
+  ::testing::internal::CaptureStderr();
+  { Trainer t(config(tmp_ / "learned", learned), quiet()); }
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err.find(warning), std::string::npos) << err;
+}
+
 TEST_F(TrainerTest, LearnsSyntheticPreferences) {
   REQUIRE_MODEL();
   write_story_pairs(model_dir_, tokenizer_dir_, tmp_ / "big.jsonl", 160, 11);

@@ -2,56 +2,65 @@
 #include "dpok/eval/evaluator.h"
 
 #include <torch/types.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <random>
 
 #include "dpok/core/error.h"
 #include "dpok/data/torch/batch.h"
 #include "dpok/data/dataset.h"
 #include "dpok/data/json_stream.h"
+#include "dpok/model/scoring.h"
 #include "dpok/objective/semantic.h"
 #include "dpok/text/tokenizer.h"
-#include "dpok/train/config.h"
-#include "dpok/train/forward.h"
 
 namespace dpok::eval {
+
+void for_each_batch(std::span<const data::PreferenceRecord> records, std::int64_t batch_size,
+                    std::int64_t pad_id,
+                    const std::function<void(const data::PreferenceBatch&)>& visit) {
+  if (batch_size < 1) {
+    DPOK_THROW(ConfigError, "eval", "batch size must be >= 1, got {}", batch_size);
+  }
+  torch::NoGradGuard no_grad;
+  const auto step = static_cast<std::size_t>(batch_size);
+  for (std::size_t start = 0; start < records.size(); start += step) {
+    const auto end = std::min(records.size(), start + step);
+    std::vector<const data::PreferenceRecord*> batch_records;
+    for (auto i = start; i < end; ++i) batch_records.push_back(&records[i]);
+    visit(data::collate(batch_records, pad_id, /*pad_to_multiple_of_8=*/false));
+  }
+}
 
 ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::PreferenceRecord> records,
                         const ScoreOptions& options) {
   if (records.empty()) DPOK_THROW(ConfigError, "eval", "no preference records to score");
-  if (options.batch_size < 1) {
-    DPOK_THROW(ConfigError, "eval", "batch size must be >= 1, got {}", options.batch_size);
-  }
-  torch::NoGradGuard no_grad;
   model->eval();
   const auto device = model->options().device();
   ScoredPairs out;
   std::vector<at::Tensor> prompts, chosen, rejected;
-  for (std::size_t start = 0; start < records.size();
-       start += static_cast<std::size_t>(options.batch_size)) {
-    const auto end = std::min(records.size(), start + static_cast<std::size_t>(options.batch_size));
-    std::vector<const data::PreferenceRecord*> batch_records;
-    for (auto i = start; i < end; ++i) batch_records.push_back(&records[i]);
-    const auto batch = data::collate(batch_records, options.pad_id, /*pad_to_multiple_of_8=*/false);
-    const auto completion = batch.completion_mask.to(device);
-    const auto scores = train::score_sequences(model, batch.input_ids.to(device),
-                                               batch.attention_mask.to(device), completion,
-                                               /*chunk_rows=*/0);
-    const auto logps = scores.logps.to(at::kCPU, at::kDouble).contiguous();
-    const auto b = static_cast<std::int64_t>(batch_records.size());
-    const double* values = logps.data_ptr<double>();
-    out.chosen_logps.insert(out.chosen_logps.end(), values, values + b);
-    out.rejected_logps.insert(out.rejected_logps.end(), values + b, values + 2 * b);
-    if (options.embeddings) {
-      const auto pooled = objective::pool_pair_embeddings(scores.hidden.to(at::kFloat),
-                                                          batch.prompt_mask.to(device), completion);
-      prompts.push_back(pooled.prompt.cpu());
-      chosen.push_back(pooled.chosen.cpu());
-      rejected.push_back(pooled.rejected.cpu());
-    }
-  }
+  for_each_batch(
+      records, options.batch_size, options.pad_id, [&](const data::PreferenceBatch& batch) {
+        const auto completion = batch.completion_mask.to(device);
+        const auto scores =
+            model::score_sequences(model, batch.input_ids.to(device),
+                                   batch.attention_mask.to(device), completion, /*chunk_rows=*/0);
+        const auto logps = scores.logps.to(at::kCPU, at::kDouble).contiguous();
+        const auto b = batch.num_pairs();
+        const double* values = logps.data_ptr<double>();
+        out.chosen_logps.insert(out.chosen_logps.end(), values, values + b);
+        out.rejected_logps.insert(out.rejected_logps.end(), values + b, values + 2 * b);
+        if (options.embeddings) {
+          const auto pooled = objective::pool_pair_embeddings(
+              scores.hidden.to(at::kFloat), batch.prompt_mask.to(device), completion);
+          prompts.push_back(pooled.prompt.cpu());
+          chosen.push_back(pooled.chosen.cpu());
+          rejected.push_back(pooled.rejected.cpu());
+        }
+      });
   if (options.embeddings) {
     out.prompt_embedding = at::cat(prompts, 0);
     out.chosen_embedding = at::cat(chosen, 0);
@@ -127,8 +136,20 @@ std::vector<data::PreferenceRecord> load_records(const RecordSource& source,
 std::string default_reference(const std::string& model_dir) {
   const auto file = std::filesystem::path(model_dir) / "dpok_config.yaml";
   if (!std::filesystem::exists(file)) return "";
-  const auto config = train::TrainConfig::load(file);
-  return config.ref_model.empty() ? config.model : config.ref_model;
+  // Two keys of a file `dpok train` wrote (paths already expanded), read without the trainer's
+  // configuration loader so that eval does not depend on train.
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::Exception& e) {
+    DPOK_THROW(ConfigError, "eval", "{}: not valid YAML: {}", file.string(), e.what());
+  }
+  const auto text = [&](const char* key) {
+    const auto node = root[key];
+    return node && node.IsScalar() ? node.as<std::string>() : std::string();
+  };
+  const auto ref_model = text("ref_model");
+  return ref_model.empty() ? text("model") : ref_model;
 }
 
 }  // namespace dpok::eval

@@ -3,18 +3,21 @@
 // of the prompt and both completions (objective.md §3, `policy` source), in batches without
 // gradients.
 //
-// Does: collate → one concatenated [chosen; rejected] forward per batch (train::score_sequences)
-// → log-probs and pooled embeddings. Does not: compute metrics (stats.h, classification.h), load
+// Does: the one batching loop of eval and select (for_each_batch: collate in record order, no
+// gradients); per batch one concatenated [chosen; rejected] forward (model::score_sequences) →
+// log-probs and pooled embeddings. Does not: compute metrics (stats.h, classification.h), load
 // models or data, or pick devices (batches go to the model's device).
 #pragma once
 
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "dpok/data/torch/batch.h"
 #include "dpok/data/record.h"
 #include "dpok/model/causal_lm.h"
 
@@ -38,8 +41,15 @@ struct ScoreOptions {
   bool embeddings = true;
 };
 
-// Scores `records` in order. Throws ConfigError when there are no records or batch_size < 1,
-// and whatever the model throws for out-of-range token ids.
+// Collates `records` in order into batches of `batch_size` pairs (PreferenceBatch layout: chosen
+// rows, then rejected rows; CPU tensors) and calls `visit` on each, under a NoGradGuard.
+// Throws ConfigError when batch_size < 1.
+void for_each_batch(std::span<const data::PreferenceRecord> records, std::int64_t batch_size,
+                    std::int64_t pad_id,
+                    const std::function<void(const data::PreferenceBatch&)>& visit);
+
+// Scores `records` in order (batches from for_each_batch). Throws ConfigError when there are no
+// records or batch_size < 1, and whatever the model throws for out-of-range token ids.
 ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::PreferenceRecord> records,
                         const ScoreOptions& options);
 

@@ -42,6 +42,7 @@ void require_embedding(const at::Tensor& t, const char* name, int64_t batch) {
 ObjectiveImpl::ObjectiveImpl(ObjectiveConfig config, int64_t embedding_dim)
     : config_(std::move(config)) {
   config_.validate();
+  requirements_ = objective::requirements(config_);
   losses_ = config_.loss_terms();
   score_map_ = parse_score_map(config_.divergence);
   placement_ = parse_placement(config_.placement);
@@ -101,7 +102,9 @@ ObjectiveOutput ObjectiveImpl::forward(const PairInputs& in) {
       apply_score_map(score_map_, terms.rejected_logratios, config_.divergence_alpha);
   terms.chosen_lengths = in.chosen_lengths;
   terms.rejected_lengths = in.rejected_lengths;
-  terms.chosen_nll = upcast(in.chosen_nll_mean);
+  if (in.chosen_lengths.defined()) {
+    terms.chosen_nll = chosen_token_nll(policy_chosen, in.chosen_lengths).expand({batch});
+  }
 
   ObjectiveOutput out;
   auto& metrics = out.metrics;
@@ -160,14 +163,18 @@ ObjectiveOutput ObjectiveImpl::forward(const PairInputs& in) {
 
 namespace {
 
-// penalty_on = chosen only needs the chosen rows (the first half): evaluate just those.
-int64_t penalty_rows(const at::Tensor& logits, PenaltyOn on) {
-  if (logits.dim() != 3 || logits.size(0) % 2 != 0) {
+// The rows the penalty covers, as a narrow of the concatenated [2B, ...] layout (chosen first).
+int64_t penalty_rows(const at::Tensor& hidden, PenaltyOn on) {
+  if (!hidden.defined() || hidden.dim() != 3 || hidden.size(0) % 2 != 0) {
     DPOK_THROW(ConfigError, kComponent,
-               "penalty needs concatenated logits [2B, T, V] (chosen rows first); got {}",
-               c10::str(logits.sizes()));
+               "penalty needs concatenated hidden states [2B, T, H] (chosen rows first); got {}",
+               hidden.defined() ? c10::str(hidden.sizes()) : "none");
   }
-  return on == PenaltyOn::kChosen ? logits.size(0) / 2 : logits.size(0);
+  return on == PenaltyOn::kChosen ? hidden.size(0) / 2 : hidden.size(0);
+}
+
+LmHeadStates first_rows(const LmHeadStates& states, int64_t rows) {
+  return {states.hidden.narrow(0, 0, rows), states.weight};
 }
 
 at::Tensor reduce_penalty(const at::Tensor& per_sequence, PenaltyOn on) {
@@ -176,27 +183,25 @@ at::Tensor reduce_penalty(const at::Tensor& per_sequence, PenaltyOn on) {
 
 }  // namespace
 
-at::Tensor ObjectiveImpl::penalty(const at::Tensor& policy_logits, const at::Tensor& ref_logits,
+at::Tensor ObjectiveImpl::penalty(const LmHeadStates& policy, const LmHeadStates& reference,
                                   const at::Tensor& completion_mask,
                                   const at::Tensor& embeddings) const {
-  const int64_t rows = penalty_rows(policy_logits, penalty_on_);
-  const auto per_sequence =
-      sequence_token_divergence(policy_logits.narrow(0, 0, rows), ref_logits.narrow(0, 0, rows),
-                                completion_mask.narrow(0, 0, rows), divergence_options_,
-                                config_.penalty_chunk_size, embeddings);
+  const int64_t rows = penalty_rows(policy.hidden, penalty_on_);
+  const auto per_sequence = sequence_token_divergence(
+      first_rows(policy, rows), first_rows(reference, rows), completion_mask.narrow(0, 0, rows),
+      divergence_options_, config_.penalty_chunk_size, embeddings);
   return reduce_penalty(per_sequence, penalty_on_);
 }
 
-at::Tensor ObjectiveImpl::penalty_topk(const at::Tensor& policy_logits,
-                                       const at::Tensor& ref_topk_ids,
+at::Tensor ObjectiveImpl::penalty_topk(const LmHeadStates& policy, const at::Tensor& ref_topk_ids,
                                        const at::Tensor& ref_topk_logps,
                                        const at::Tensor& completion_mask,
                                        const at::Tensor& embeddings) const {
-  const int64_t rows = penalty_rows(policy_logits, penalty_on_);
+  const int64_t rows = penalty_rows(policy.hidden, penalty_on_);
   const auto per_sequence = sequence_token_divergence_topk(
-      policy_logits.narrow(0, 0, rows), ref_topk_ids.narrow(0, 0, rows),
-      ref_topk_logps.narrow(0, 0, rows), completion_mask.narrow(0, 0, rows), divergence_options_,
-      config_.penalty_chunk_size, embeddings);
+      first_rows(policy, rows), ref_topk_ids.narrow(0, 0, rows), ref_topk_logps.narrow(0, 0, rows),
+      completion_mask.narrow(0, 0, rows), divergence_options_, config_.penalty_chunk_size,
+      embeddings);
   return reduce_penalty(per_sequence, penalty_on_);
 }
 
@@ -215,6 +220,11 @@ void ObjectiveImpl::init_kernel_from_data(const at::Tensor& embeddings) {
     DPOK_THROW(ConfigError, kComponent,
                "init_kernel_from_data: the semantic term is off (gamma = 0)");
   }
+}
+
+at::Tensor chosen_token_nll(const at::Tensor& chosen_logps, const at::Tensor& chosen_lengths) {
+  const auto logps = upcast(chosen_logps);
+  return -logps.sum() / chosen_lengths.to(logps.scalar_type()).sum().clamp_min(1.0);
 }
 
 }  // namespace dpok::objective

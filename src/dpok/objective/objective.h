@@ -7,7 +7,8 @@
 // and every metric the trainer logs, in the same pass. Owns the learned kernel / HMK parameters
 // (its parameters() are exactly those: give them their own optimizer group).
 // Does not: run models, pool hidden states (semantic.h), compute D̄ itself inside forward (the
-// trainer streams logits through token_penalty(); see penalty()), log, or pick devices.
+// trainer passes final hidden states to penalty() first), log, or pick devices. What the trainer
+// must compute for it is requirements() (requirements.h).
 //
 // Dtypes: inputs of half types are upcast to fp32; fp64 stays fp64 (tests). Kernel parameters
 // are fp32 unless the module is moved (`->to(at::kDouble)` in tests).
@@ -25,6 +26,8 @@
 #include "dpok/objective/config.h"
 #include "dpok/objective/hmk.h"
 #include "dpok/objective/kernels.h"
+#include "dpok/objective/requirements.h"
+#include "dpok/objective/token_penalty.h"
 
 namespace dpok::objective {
 
@@ -33,8 +36,7 @@ namespace dpok::objective {
 struct PairInputs {
   at::Tensor policy_chosen_logps, policy_rejected_logps;  // ℓ_θ(y±) summed over completion [B]
   at::Tensor ref_chosen_logps, ref_rejected_logps;        // ℓ_ref(y±) [B]
-  at::Tensor chosen_lengths, rejected_lengths;            // |y±| [B] (ipo, sigmoid_norm)
-  at::Tensor chosen_nll_mean;                             // mean NLL of chosen tokens [B] (sft)
+  at::Tensor chosen_lengths, rejected_lengths;            // |y±| [B] (ipo, sigmoid_norm, sft)
   at::Tensor prompt_embedding, chosen_embedding, rejected_embedding;  // [B, d] (gamma > 0)
   at::Tensor token_penalty;  // D̄, scalar, from penalty() (penalty_alpha > 0)
   at::Tensor policy_chosen_logits_mean, policy_rejected_logits_mean;  // optional, for logging
@@ -59,13 +61,16 @@ class ObjectiveImpl : public torch::nn::Module {
   // Loss and metrics for one batch. Throws ConfigError naming a missing or mis-shaped input.
   ObjectiveOutput forward(const PairInputs& inputs);
 
-  // D̄ (§6) from the concatenated logits [2B, T, V] of policy and reference and the completion
-  // mask [2B, T], streamed in config().penalty_chunk_size positions; `embeddings` [V, H] for
+  // D̄ (§6) from the final hidden states of policy and reference, [2B, T, H] each (chosen rows
+  // first) with their lm_head weights [V, H], and the completion mask [2B, T]. Only the penalised
+  // rows (penalty_on: the chosen half, or both) are projected, config().penalty_chunk_size
+  // positions at a time with a recomputing backward (token_penalty.h). `embeddings` [V, H] for
   // wasserstein. Feed the result to PairInputs::token_penalty.
-  at::Tensor penalty(const at::Tensor& policy_logits, const at::Tensor& ref_logits,
+  at::Tensor penalty(const LmHeadStates& policy, const LmHeadStates& reference,
                      const at::Tensor& completion_mask, const at::Tensor& embeddings = {}) const;
-  // Same with a cached top-k reference: ids / log-probs [2B, T, k].
-  at::Tensor penalty_topk(const at::Tensor& policy_logits, const at::Tensor& ref_topk_ids,
+  // Same with a cached top-k reference: ids / log-probs [R, T, k], R = B (chosen rows only) or
+  // 2B.
+  at::Tensor penalty_topk(const LmHeadStates& policy, const at::Tensor& ref_topk_ids,
                           const at::Tensor& ref_topk_logps, const at::Tensor& completion_mask,
                           const at::Tensor& embeddings = {}) const;
 
@@ -74,6 +79,7 @@ class ObjectiveImpl : public torch::nn::Module {
   std::vector<at::Tensor> kernel_parameters() const { return parameters(); }
   bool needs_embeddings() const { return config_.semantic_enabled(); }
   bool needs_token_penalty() const { return config_.penalty_enabled(); }
+  const Requirements& requirements() const { return requirements_; }
   // True when the semantic term cannot change training: placement = additive with embeddings
   // that carry no gradient (reference / precomputed) and no learned kernel parameters (§3: the
   // trainer warns).
@@ -87,6 +93,7 @@ class ObjectiveImpl : public torch::nn::Module {
   at::Tensor semantic_margin(const PairInputs& inputs);
 
   ObjectiveConfig config_;
+  Requirements requirements_;
   std::vector<std::pair<LossType, double>> losses_;
   ScoreMap score_map_;
   Placement placement_;
@@ -98,5 +105,10 @@ class ObjectiveImpl : public torch::nn::Module {
   Hmk hmk_{nullptr};
 };
 TORCH_MODULE(Objective);
+
+// Token-mean NLL of the chosen completions over the batch, −Σ ℓ_θ(y⁺) / Σ |y⁺| (TRL's `sft` loss,
+// dpo_trainer.py: the mean of −log p over every chosen completion token). The one definition
+// behind `loss_type: sft` and `dpok sft`. chosen_logps, chosen_lengths [B] → scalar.
+at::Tensor chosen_token_nll(const at::Tensor& chosen_logps, const at::Tensor& chosen_lengths);
 
 }  // namespace dpok::objective

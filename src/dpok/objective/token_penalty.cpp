@@ -1,8 +1,12 @@
 // Token-level divergence penalty (objective.md §6): supports, chunking, reduction.
 #include "dpok/objective/token_penalty.h"
 
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
+
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "dpok/core/error.h"
 #include "dpok/objective/divergences.h"
@@ -136,6 +140,9 @@ at::Tensor token_divergence_topk(const at::Tensor& policy_logps, const at::Tenso
 
 namespace {
 
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
 void check_sequences(const at::Tensor& policy_logits, const at::Tensor& mask) {
   if (policy_logits.dim() != 3 || mask.dim() != 2 || mask.size(0) != policy_logits.size(0) ||
       mask.size(1) != policy_logits.size(1)) {
@@ -145,48 +152,158 @@ void check_sequences(const at::Tensor& policy_logits, const at::Tensor& mask) {
   }
 }
 
-// Walks the flattened positions of mask [R, T] in contiguous chunks of chunk_size; for a chunk c
-// with masked positions calls per_chunk(c, local) with their indices inside the chunk and
-// accumulates the returned [n] values into per-sequence means [R]. Callers slice their [R·T, V]
-// tensors with split(chunk_size), whose backward assembles one gradient for all chunks (an
-// index_select or narrow on the full tensor would allocate a full-size gradient per chunk).
-template <typename PerChunk>
-at::Tensor chunked_sequence_mean(const at::Tensor& mask, int64_t chunk_size,
-                                 const at::TensorOptions& options, PerChunk&& per_chunk) {
-  DPOK_CHECK(chunk_size >= 1, "chunk_size must be >= 1, got {}", chunk_size);
-  const auto flat_mask = mask.reshape({-1}).to(at::kBool);
-  const int64_t total = flat_mask.size(0), length = mask.size(1);
-  TokenPenaltyAccumulator accumulator(mask.size(0), options);
-  for (int64_t c = 0, start = 0; start < total; ++c, start += chunk_size) {
-    const int64_t n = std::min(chunk_size, total - start);
-    const auto local = flat_mask.narrow(0, start, n).nonzero().reshape({-1});
-    if (local.size(0) == 0) continue;
-    accumulator.add(per_chunk(static_cast<size_t>(c), local),
-                    at::div(local + start, length, "floor"));
+void check_states(const LmHeadStates& states, const at::Tensor& mask, const char* side) {
+  const auto& h = states.hidden;
+  const auto& w = states.weight;
+  if (!h.defined() || !w.defined() || h.dim() != 3 || mask.dim() != 2 ||
+      mask.size(0) != h.size(0) || mask.size(1) != h.size(1) || w.dim() != 2 ||
+      w.size(1) != h.size(2) || w.scalar_type() != h.scalar_type()) {
+    DPOK_THROW(ConfigError, kComponent,
+               "token penalty needs {} hidden states [R, T, H] with a mask [R, T] and an lm_head "
+               "weight [V, H] of the same dtype; got {}, {} and {}",
+               side, h.defined() ? c10::str(h.sizes()) : "none", c10::str(mask.sizes()),
+               w.defined() ? c10::str(w.sizes()) : "none");
   }
+}
+
+// What a chunk is compared against, none of it differentiable: the reference as hidden rows +
+// weight (online) or as top-k ids + log-probs (cached), and wasserstein's embedding matrix. Kept
+// out of the autograd inputs (an undefined tensor cannot be one).
+struct ChunkReference {
+  bool cached = false;
+  at::Tensor a, b;  // online: hidden rows [M, H], weight [V, H]; cached: ids, log-probs [M, k]
+  at::Tensor embeddings;
+};
+
+// Per-position D of positions [start, start + n): policy rows h [n, H] through w [V, H].
+at::Tensor chunk_divergence(const at::Tensor& h, const at::Tensor& w, const ChunkReference& ref,
+                            int64_t start, int64_t n, const TokenDivergenceOptions& options) {
+  const auto& embeddings = ref.embeddings;
+  const auto p = at::log_softmax(upcast(h.matmul(w.t())), -1);
+  if (ref.cached) {
+    return token_divergence_topk(p, ref.a.narrow(0, start, n), ref.b.narrow(0, start, n), options,
+                                 embeddings);
+  }
+  at::Tensor q;
+  {
+    at::NoGradGuard no_grad;
+    q = at::log_softmax(upcast(ref.a.narrow(0, start, n).matmul(ref.b.t())), -1);
+  }
+  return token_divergence(p, q, options, embeddings);
+}
+
+// D per projected position, chunk_size positions at a time; the backward recomputes each chunk
+// (activation checkpointing), so neither pass holds more than one chunk's [n, V] tensors.
+// Gradients flow into the policy rows and weight only.
+class ChunkedPenaltyFunction : public torch::autograd::Function<ChunkedPenaltyFunction> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& rows,
+                               const at::Tensor& weight, const ChunkReference& ref,
+                               const TokenDivergenceOptions& options, int64_t chunk_size) {
+    std::vector<at::Tensor> values;
+    for (int64_t start = 0; start < rows.size(0); start += chunk_size) {
+      const int64_t n = std::min(chunk_size, rows.size(0) - start);
+      values.push_back(chunk_divergence(rows.narrow(0, start, n), weight, ref, start, n, options));
+    }
+    ctx->save_for_backward({rows, weight});
+    ctx->saved_data["cached"] = ref.cached;
+    ctx->saved_data["ref_a"] = ref.a;
+    ctx->saved_data["ref_b"] = ref.b;
+    ctx->saved_data["embeddings"] = ref.embeddings;
+    ctx->saved_data["divergence"] = static_cast<int64_t>(options.divergence);
+    ctx->saved_data["renyi_order"] = options.renyi_order;
+    ctx->saved_data["topk"] = options.topk;
+    ctx->saved_data["sinkhorn_epsilon"] = options.sinkhorn_epsilon;
+    ctx->saved_data["sinkhorn_iterations"] = options.sinkhorn_iterations;
+    ctx->saved_data["chunk_size"] = chunk_size;
+    return {at::cat(values)};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& rows = saved[0];
+    const auto& weight = saved[1];
+    auto& data = ctx->saved_data;
+    const ChunkReference ref{data["cached"].toBool(), data["ref_a"].toTensor(),
+                             data["ref_b"].toTensor(), data["embeddings"].toTensor()};
+    TokenDivergenceOptions options;
+    options.divergence = static_cast<Divergence>(data["divergence"].toInt());
+    options.renyi_order = data["renyi_order"].toDouble();
+    options.topk = data["topk"].toInt();
+    options.sinkhorn_epsilon = data["sinkhorn_epsilon"].toDouble();
+    options.sinkhorn_iterations = data["sinkhorn_iterations"].toInt();
+    const int64_t chunk_size = data["chunk_size"].toInt();
+    const auto& grad = grad_outputs[0];
+    auto grad_rows = at::zeros_like(rows);
+    auto grad_weight = at::zeros(weight.sizes(), weight.options().dtype(grad.scalar_type()));
+    at::AutoGradMode enable_grad(true);
+    for (int64_t start = 0; start < rows.size(0); start += chunk_size) {
+      const int64_t n = std::min(chunk_size, rows.size(0) - start);
+      const auto h = rows.narrow(0, start, n).detach().requires_grad_(true);
+      const auto w = weight.detach().requires_grad_(true);
+      const auto values = chunk_divergence(h, w, ref, start, n, options);
+      const auto grads = torch::autograd::grad({values}, {h, w}, {grad.narrow(0, start, n)});
+      grad_rows.narrow(0, start, n).copy_(grads[0]);
+      grad_weight.add_(grads[1].to(grad_weight.scalar_type()));
+    }
+    return {grad_rows, grad_weight.to(weight.scalar_type()), {}, {}, {}};
+  }
+};
+
+// Runs the chunked function over the masked positions of `policy` and averages per sequence.
+at::Tensor penalty_over_positions(const LmHeadStates& policy, const at::Tensor& mask,
+                                  const at::Tensor& index, const ChunkReference& ref,
+                                  const TokenDivergenceOptions& options, int64_t chunk_size) {
+  DPOK_CHECK(chunk_size >= 1, "chunk_size must be >= 1, got {}", chunk_size);
+  const auto dtype = policy.hidden.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  TokenPenaltyAccumulator accumulator(mask.size(0), policy.hidden.options().dtype(dtype));
+  if (index.size(0) == 0) return accumulator.per_sequence();
+  const auto rows =
+      policy.hidden.reshape({-1, policy.hidden.size(2)}).index_select(0, index);  // [M, H]
+  const auto values =
+      ChunkedPenaltyFunction::apply(rows, policy.weight, ref, options, chunk_size)[0];
+  accumulator.add(values, at::div(index, mask.size(1), "floor"));
   return accumulator.per_sequence();
 }
 
-at::TensorOptions math_options(const at::Tensor& logits) {
-  return logits.options().dtype(logits.scalar_type() == at::kDouble ? at::kDouble : at::kFloat);
+at::Tensor detached(const at::Tensor& t) {
+  return t.defined() ? t.detach() : t;
+}
+
+at::Tensor masked_positions(const at::Tensor& mask) {
+  return mask.reshape({-1}).to(at::kBool).nonzero().reshape({-1});
+}
+
+// The plain mean over masked positions of per-position values d [R, T].
+at::Tensor masked_sequence_mean(const at::Tensor& d, const at::Tensor& mask) {
+  const auto weights = mask.to(d.scalar_type());
+  return (d * weights).sum(1) / weights.sum(1).clamp_min(1.0);
+}
+
+void check_topk(const at::Tensor& ids, const at::Tensor& logps, const at::Tensor& mask) {
+  if (ids.dim() != 3 || ids.size(0) != mask.size(0) || ids.size(1) != mask.size(1) ||
+      ids.sizes() != logps.sizes()) {
+    DPOK_THROW(ConfigError, kComponent,
+               "cached top-k reference must be ids and log-probs [R, T, k] matching the mask {}; "
+               "got {} and {}",
+               c10::str(mask.sizes()), c10::str(ids.sizes()), c10::str(logps.sizes()));
+  }
 }
 
 }  // namespace
 
-at::Tensor sequence_token_divergence(const at::Tensor& policy_logits, const at::Tensor& ref_logits,
+at::Tensor sequence_token_divergence(const LmHeadStates& policy, const LmHeadStates& reference,
                                      const at::Tensor& mask, const TokenDivergenceOptions& options,
                                      int64_t chunk_size, const at::Tensor& embeddings) {
-  check_sequences(policy_logits, mask);
-  check_sequences(ref_logits, mask);
-  const int64_t vocab = policy_logits.size(2);
-  const auto policy_chunks = policy_logits.reshape({-1, vocab}).split(chunk_size);
-  const auto ref_chunks = ref_logits.reshape({-1, vocab}).split(chunk_size);
-  return chunked_sequence_mean(
-      mask, chunk_size, math_options(policy_logits), [&](size_t c, const at::Tensor& local) {
-        const auto p = at::log_softmax(upcast(policy_chunks[c].index_select(0, local)), -1);
-        const auto q = at::log_softmax(upcast(ref_chunks[c].index_select(0, local)), -1);
-        return token_divergence(p, q, options, embeddings);
-      });
+  check_states(policy, mask, "policy");
+  check_states(reference, mask, "reference");
+  const auto index = masked_positions(mask);
+  const auto ref_rows =
+      reference.hidden.detach().reshape({-1, reference.hidden.size(2)}).index_select(0, index);
+  return penalty_over_positions(
+      policy, mask, index,
+      {/*cached=*/false, ref_rows, reference.weight.detach(), detached(embeddings)}, options,
+      chunk_size);
 }
 
 at::Tensor sequence_token_divergence_reference(const at::Tensor& policy_logits,
@@ -199,34 +316,38 @@ at::Tensor sequence_token_divergence_reference(const at::Tensor& policy_logits,
   const auto p = at::log_softmax(upcast(policy_logits), -1).reshape({-1, vocab});
   const auto q = at::log_softmax(upcast(ref_logits), -1).reshape({-1, vocab});
   const auto d = token_divergence(p, q, options, embeddings).reshape(mask.sizes());
-  const auto weights = mask.to(d.scalar_type());
-  return (d * weights).sum(1) / weights.sum(1).clamp_min(1.0);
+  return masked_sequence_mean(d, mask);
 }
 
-at::Tensor sequence_token_divergence_topk(const at::Tensor& policy_logits,
+at::Tensor sequence_token_divergence_topk(const LmHeadStates& policy,
                                           const at::Tensor& ref_topk_ids,
                                           const at::Tensor& ref_topk_logps, const at::Tensor& mask,
                                           const TokenDivergenceOptions& options, int64_t chunk_size,
                                           const at::Tensor& embeddings) {
+  check_states(policy, mask, "policy");
+  check_topk(ref_topk_ids, ref_topk_logps, mask);
+  const int64_t k = ref_topk_ids.size(2);
+  const auto index = masked_positions(mask);
+  const ChunkReference ref{/*cached=*/true, ref_topk_ids.reshape({-1, k}).index_select(0, index),
+                           ref_topk_logps.reshape({-1, k}).index_select(0, index),
+                           detached(embeddings)};
+  return penalty_over_positions(policy, mask, index, ref, options, chunk_size);
+}
+
+at::Tensor sequence_token_divergence_topk_reference(const at::Tensor& policy_logits,
+                                                    const at::Tensor& ref_topk_ids,
+                                                    const at::Tensor& ref_topk_logps,
+                                                    const at::Tensor& mask,
+                                                    const TokenDivergenceOptions& options,
+                                                    const at::Tensor& embeddings) {
   check_sequences(policy_logits, mask);
-  if (ref_topk_ids.dim() != 3 || ref_topk_ids.size(0) != mask.size(0) ||
-      ref_topk_ids.size(1) != mask.size(1) || ref_topk_ids.sizes() != ref_topk_logps.sizes()) {
-    DPOK_THROW(ConfigError, kComponent,
-               "cached top-k reference must be ids and log-probs [R, T, k] matching the mask {}; "
-               "got {} and {}",
-               c10::str(mask.sizes()), c10::str(ref_topk_ids.sizes()),
-               c10::str(ref_topk_logps.sizes()));
-  }
+  check_topk(ref_topk_ids, ref_topk_logps, mask);
   const int64_t vocab = policy_logits.size(2), k = ref_topk_ids.size(2);
-  const auto policy_chunks = policy_logits.reshape({-1, vocab}).split(chunk_size);
-  const auto id_chunks = ref_topk_ids.reshape({-1, k}).split(chunk_size);
-  const auto logp_chunks = ref_topk_logps.reshape({-1, k}).split(chunk_size);
-  return chunked_sequence_mean(
-      mask, chunk_size, math_options(policy_logits), [&](size_t c, const at::Tensor& local) {
-        const auto p = at::log_softmax(upcast(policy_chunks[c].index_select(0, local)), -1);
-        return token_divergence_topk(p, id_chunks[c].index_select(0, local),
-                                     logp_chunks[c].index_select(0, local), options, embeddings);
-      });
+  const auto p = at::log_softmax(upcast(policy_logits), -1).reshape({-1, vocab});
+  const auto d = token_divergence_topk(p, ref_topk_ids.reshape({-1, k}),
+                                       ref_topk_logps.reshape({-1, k}), options, embeddings)
+                     .reshape(mask.sizes());
+  return masked_sequence_mean(d, mask);
 }
 
 TokenPenaltyAccumulator::TokenPenaltyAccumulator(int64_t num_sequences,

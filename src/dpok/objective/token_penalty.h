@@ -3,14 +3,15 @@
 //
 // Does: per-position divergences for a chunk of positions (full reference distributions, or a
 // cached reference given as top-k ids and log-probs plus a tail bucket); sequence-level means
-// computed chunk by chunk from logits, so at most one chunk of [n, V] log-probabilities exists at
-// a time in the forward (a plain unchunked reference sits next to it and tests compare them); a
-// streaming accumulator for trainers that produce chunks themselves; the D̄ reduction.
+// computed from final hidden states and the lm_head weight, projecting only the masked positions
+// chunk by chunk with a recomputing backward, so at most one chunk of [n, V] log-probabilities
+// exists at a time (plain unchunked references from full logits sit next to them and tests
+// compare them); a streaming per-sequence accumulator; the D̄ reduction.
 // Does not: run the model, or decide α (the Objective multiplies).
 //
-// Layouts: logits [R, T, V] with R sequences (TRL's concatenated batch: R = 2B, chosen rows first),
-// masks [R, T] (bool or 0/1) marking completion positions whose next-token distributions count.
-// Log-probs and logits of half types are upcast to fp32; fp64 stays fp64.
+// Layouts: hidden states [R, T, H] or logits [R, T, V] with R sequences (TRL's concatenated batch:
+// R = 2B, chosen rows first), masks [R, T] (bool or 0/1) marking completion positions whose
+// next-token distributions count. Logits of half types are upcast to fp32; fp64 stays fp64.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -52,25 +53,43 @@ at::Tensor token_divergence_topk(const at::Tensor& policy_logps, const at::Tenso
                                  const TokenDivergenceOptions& options,
                                  const at::Tensor& embeddings = {});
 
-// Per-sequence mean of D over masked positions [R] (0 for a sequence without positions),
-// walking the flattened R·T positions in contiguous chunks of chunk_size and computing
-// log_softmax only for the masked positions of one chunk at a time.
-at::Tensor sequence_token_divergence(const at::Tensor& policy_logits, const at::Tensor& ref_logits,
+// Final hidden states (after the final norm) and the lm_head weight that projects them:
+// logits = hidden · weightᵀ, upcast to fp32 as CausalLM::logits does.
+struct LmHeadStates {
+  at::Tensor hidden;  // [R, T, H]
+  at::Tensor weight;  // [V, H], same dtype and device
+};
+
+// Per-sequence mean of D over masked positions [R] (0 for a sequence without positions), from
+// hidden states: the masked positions are selected first, then projected and compared
+// chunk_size positions at a time, and the backward recomputes each chunk, so no [R, T, V] tensor
+// and no more than one chunk's [n, V] tensors exist in either pass. Gradients flow into
+// policy.hidden and policy.weight; none into the reference or `embeddings`.
+at::Tensor sequence_token_divergence(const LmHeadStates& policy, const LmHeadStates& reference,
                                      const at::Tensor& mask, const TokenDivergenceOptions& options,
                                      int64_t chunk_size, const at::Tensor& embeddings = {});
 
-// The plain reference of sequence_token_divergence: log_softmax over everything at once.
+// The plain reference of sequence_token_divergence, from full logits [R, T, V] (hidden · Wᵀ):
+// log_softmax over everything at once.
 at::Tensor sequence_token_divergence_reference(const at::Tensor& policy_logits,
                                                const at::Tensor& ref_logits, const at::Tensor& mask,
                                                const TokenDivergenceOptions& options,
                                                const at::Tensor& embeddings = {});
 
-// Cached-reference variant: ref_topk_ids [R, T, k], ref_topk_logps [R, T, k].
-at::Tensor sequence_token_divergence_topk(const at::Tensor& policy_logits,
+// Cached-reference variant: ref_topk_ids [R, T, k] (int64), ref_topk_logps [R, T, k].
+at::Tensor sequence_token_divergence_topk(const LmHeadStates& policy,
                                           const at::Tensor& ref_topk_ids,
                                           const at::Tensor& ref_topk_logps, const at::Tensor& mask,
                                           const TokenDivergenceOptions& options, int64_t chunk_size,
                                           const at::Tensor& embeddings = {});
+
+// The plain reference of sequence_token_divergence_topk, from full policy logits [R, T, V].
+at::Tensor sequence_token_divergence_topk_reference(const at::Tensor& policy_logits,
+                                                    const at::Tensor& ref_topk_ids,
+                                                    const at::Tensor& ref_topk_logps,
+                                                    const at::Tensor& mask,
+                                                    const TokenDivergenceOptions& options,
+                                                    const at::Tensor& embeddings = {});
 
 // Streaming reducer: add per-position values of any chunk with their sequence indices; read the
 // per-sequence means. Keeps autograd history (values are summed out of place).

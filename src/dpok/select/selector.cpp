@@ -7,11 +7,11 @@
 #include <algorithm>
 
 #include "dpok/core/error.h"
-#include "dpok/data/torch/batch.h"
+#include "dpok/eval/evaluator.h"
+#include "dpok/model/logprobs.h"
 #include "dpok/objective/config.h"
 #include "dpok/objective/kernels.h"
 #include "dpok/select/approx.h"
-#include "dpok/train/logprobs.h"
 
 namespace dpok::select {
 
@@ -72,21 +72,15 @@ std::vector<KernelScore> score_kernels(const std::vector<KernelCandidate>& candi
 DivergenceMetrics measure_divergence(model::CausalLM& reference,
                                      std::span<const data::PreferenceRecord> records,
                                      std::int64_t batch_size, std::int64_t pad_id) {
-  torch::NoGradGuard no_grad;
   reference->eval();
   const auto device = reference->options().device();
   DivergenceAccumulator accumulator;
-  for (std::size_t start = 0; start < records.size();
-       start += static_cast<std::size_t>(batch_size)) {
-    const auto end = std::min(records.size(), start + static_cast<std::size_t>(batch_size));
-    std::vector<const data::PreferenceRecord*> batch_records;
-    for (auto i = start; i < end; ++i) batch_records.push_back(&records[i]);
-    const auto batch = data::collate(batch_records, pad_id, /*pad_to_multiple_of_8=*/false);
-    const auto b = static_cast<std::int64_t>(batch_records.size());
+  eval::for_each_batch(records, batch_size, pad_id, [&](const data::PreferenceBatch& batch) {
+    const auto b = batch.num_pairs();
     // Rows 0..B−1 are the chosen sequences.
     const auto ids = batch.input_ids.slice(0, 0, b);
     const auto targets =
-        train::completion_targets(ids, batch.completion_mask.slice(0, 0, b)).to(device);
+        model::completion_targets(ids, batch.completion_mask.slice(0, 0, b)).to(device);
     const auto hidden =
         reference->forward_hidden(ids.to(device), batch.attention_mask.slice(0, 0, b).to(device));
     for (std::int64_t row = 0; row < b; ++row) {
@@ -96,7 +90,7 @@ DivergenceMetrics measure_divergence(model::CausalLM& reference,
       accumulator.add(at::log_softmax(logits.to(at::kFloat), -1),
                       targets[row].index_select(0, positions));
     }
-  }
+  });
   return accumulator.finish();
 }
 

@@ -12,6 +12,9 @@
 
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
+#include "dpok/objective/requirements.h"
+#include "dpok/train/reference_plan.h"
+#include "dpok/train/setup.h"
 
 namespace dpok::train {
 namespace {
@@ -370,28 +373,9 @@ void TrainConfig::validate() const {
                  key, key);
     }
   }
-  // objective.md §6: the penalty needs the reference's next-token distributions, which a
-  // sequence-level cache does not keep; the top-k cache (precompute_ref_topk) stores enough of
-  // them.
-  if (precompute_ref_log_probs && penalty_alpha > 0 && !precompute_ref_topk) {
-    DPOK_THROW(ConfigError, kComponent,
-               "penalty_alpha = {} needs the reference's next-token distributions, but "
-               "precompute_ref_log_probs = true caches only sequence log-probs; set "
-               "precompute_ref_topk = true to cache the reference's top-{} tokens per position "
-               "(penalty_topk), or set one of precompute_ref_log_probs / penalty_alpha off",
-               penalty_alpha, penalty_topk);
-  }
-  if (precompute_ref_topk && !(precompute_ref_log_probs && penalty_alpha > 0)) {
-    DPOK_THROW(ConfigError, kComponent,
-               "precompute_ref_topk = true caches the reference for the token penalty; it needs "
-               "precompute_ref_log_probs = true and penalty_alpha > 0 (got {} and {})",
-               precompute_ref_log_probs, penalty_alpha);
-  }
-  if (precompute_ref_log_probs && gamma > 0 && embedding_source == "reference") {
-    DPOK_THROW(ConfigError, kComponent,
-               "embedding_source = reference needs the online reference model, but "
-               "precompute_ref_log_probs = true drops it; use embedding_source = policy");
-  }
+  // objective.md §3, §6: whether the reference can be provided as configured (reference_plan.h).
+  check_reference_settings(objective::requirements(to_objective_config(*this, /*sft_only=*/false)),
+                           reference_settings(*this));
 }
 
 YAML::Node TrainConfig::to_yaml() const {

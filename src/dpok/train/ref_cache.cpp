@@ -8,7 +8,7 @@
 #include "dpok/core/hash.h"
 #include "dpok/data/torch/batch_iterator.h"
 #include "dpok/io/cache_file.h"
-#include "dpok/train/forward.h"
+#include "dpok/model/scoring.h"
 
 namespace dpok::train {
 namespace fs = std::filesystem;
@@ -37,9 +37,9 @@ torch::Tensor compute_reference_logps(model::CausalLM& reference,
   data::BatchIterator batches(dataset, batch_size, /*seed=*/0, /*shuffle=*/false,
                               /*group_by_length=*/false, pad_id);
   while (auto batch = batches.next()) {
-    auto scores =
-        score_sequences(reference, batch->input_ids.to(device), batch->attention_mask.to(device),
-                        batch->completion_mask.to(device), chunk_rows);
+    auto scores = model::score_sequences(reference, batch->input_ids.to(device),
+                                         batch->attention_mask.to(device),
+                                         batch->completion_mask.to(device), chunk_rows);
     const int64_t b = batch->num_pairs();
     auto logps = scores.logps.to(torch::kCPU).view({2, b}).t();  // [B, 2]
     auto index = torch::tensor(batch->record_indices, torch::kLong);

@@ -8,8 +8,8 @@
 #include "dpok/data/torch/batch_iterator.h"
 #include "dpok/io/cache_file.h"
 #include "dpok/io/mapped_file.h"
-#include "dpok/train/forward.h"
-#include "dpok/train/logprobs.h"
+#include "dpok/model/logprobs.h"
+#include "dpok/model/scoring.h"
 #include "dpok/train/ref_cache.h"
 
 namespace dpok::train {
@@ -72,7 +72,7 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
   torch::NoGradGuard no_grad;
   const int64_t vocab = reference->config().vocab_size;
   k = std::min(k, vocab);
-  const int64_t slice = auto_chunk_rows(vocab);
+  const int64_t slice = model::auto_chunk_rows(vocab);
   const auto device = reference->options().device();
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
@@ -100,14 +100,14 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
     auto rows = torch::tensor(order, torch::kLong);
     auto ids = batch->input_ids.index_select(0, rows);
     auto mask = batch->attention_mask.index_select(0, rows);
-    auto targets = completion_targets(ids, batch->completion_mask.index_select(0, rows));
+    auto targets = model::completion_targets(ids, batch->completion_mask.index_select(0, rows));
     torch::Tensor hidden;
     if (sequence_logps != nullptr) {
       // One forward of all 2B rows serves both caches; the same call and batching as
       // compute_reference_logps, so the table is the one ref_cache.h would compute.
-      auto scores =
-          score_sequences(reference, batch->input_ids.to(device), batch->attention_mask.to(device),
-                          batch->completion_mask.to(device), chunk_rows);
+      auto scores = model::score_sequences(reference, batch->input_ids.to(device),
+                                           batch->attention_mask.to(device),
+                                           batch->completion_mask.to(device), chunk_rows);
       sequence_logps->index_copy_(0, torch::tensor(batch->record_indices, torch::kLong),
                                   scores.logps.to(torch::kCPU).view({2, b}).t());
       hidden = scores.hidden.index_select(0, rows.to(device));

@@ -4,7 +4,7 @@
 // (precompute_ref_topk). The penalty then runs on the union of the policy's and the cached
 // reference's top-k supports plus one tail bucket (objective::token_divergence_topk).
 //
-// Positions: those of the trainer's shifted targets (forward.h: position t predicts completion
+// Positions: those of the trainer's shifted targets (model/scoring.h: position t predicts completion
 // token t+1), i.e. per completion c_len − (prompt empty ? 1 : 0) positions; rows are the chosen
 // completion (penalty_on = chosen) or chosen and rejected (both).
 //

@@ -5,26 +5,55 @@
 #include <chrono>
 #include <cmath>
 #include <iostream>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "dpok/core/error.h"
+#include "dpok/model/scoring.h"
 #include "dpok/objective/semantic.h"
-#include "dpok/train/forward.h"
 #include "dpok/train/progress.h"
 #include "dpok/train/trainer_impl.h"
 
 namespace dpok::train {
 namespace {
 
+using objective::EmbeddingNeed;
+using objective::TokenNeed;
+
 struct StepResult {
   bool applied = false;
   MetricMap metrics;
 };
 
-MetricMap to_doubles(const std::map<std::string, at::Tensor>& metrics) {
-  MetricMap out;
-  for (const auto& [name, value] : metrics) out[name] = value.item<double>();
-  return out;
-}
+// The micro-batches' metrics summed where they were computed; mean() copies them to the CPU in
+// one transfer, so a step synchronises with the device once for all of them.
+class MetricSums {
+ public:
+  void add(const std::map<std::string, at::Tensor>& metrics) {
+    for (const auto& [name, value] : metrics) {
+      auto v = value.detach().to(at::kDouble);
+      auto [it, inserted] = sums_.try_emplace(name, v);
+      if (!inserted) it->second = it->second + v;
+    }
+    ++count_;
+  }
+
+  MetricMap mean() const {
+    std::vector<at::Tensor> values;
+    for (const auto& entry : sums_) values.push_back(entry.second);
+    const auto host = at::stack(values).to(at::kCPU).contiguous();
+    const double* data = host.data_ptr<double>();
+    MetricMap out;
+    size_t i = 0;
+    for (const auto& entry : sums_) out[entry.first] = data[i++] / static_cast<double>(count_);
+    return out;
+  }
+
+ private:
+  std::map<std::string, at::Tensor> sums_;
+  int64_t count_ = 0;
+};
 
 data::PreferenceBatch next_batch(TrainerImpl& t) {
   auto batch = t.batches->next();
@@ -33,14 +62,15 @@ data::PreferenceBatch next_batch(TrainerImpl& t) {
   return std::move(*batch);
 }
 
-// Token-mean NLL of the chosen completions (`dpok sft`): only the chosen rows are run.
+// SFT alone (`dpok sft`, or `loss_type: [sft]`): only the chosen rows are run, and the loss is
+// the objective's one definition of it (objective::chosen_token_nll).
 objective::ObjectiveOutput sft_objective(TrainerImpl& t, const data::PreferenceBatch& batch) {
   const int64_t b = batch.num_pairs();
   auto rows = [&](const at::Tensor& x) { return x.narrow(0, 0, b).to(t.device); };
-  auto scores = score_sequences(t.compute, rows(batch.input_ids), rows(batch.attention_mask),
-                                rows(batch.completion_mask), t.config.logprob_chunk_rows);
+  auto scores = model::score_sequences(t.compute, rows(batch.input_ids), rows(batch.attention_mask),
+                                       rows(batch.completion_mask), t.config.logprob_chunk_rows);
   objective::ObjectiveOutput out;
-  out.loss = -scores.logps.sum() / scores.lengths.sum().clamp_min(1.0);
+  out.loss = objective::chosen_token_nll(scores.logps, scores.lengths);
   out.metrics["loss"] = out.loss.detach();
   out.metrics["logps/chosen"] = scores.logps.detach().mean();
   out.metrics["logits/chosen"] = scores.logits_mean.mean();
@@ -48,16 +78,11 @@ objective::ObjectiveOutput sft_objective(TrainerImpl& t, const data::PreferenceB
 }
 
 // Reference log-probs [B] of chosen and rejected: rows of a precomputed (or dataset-supplied)
-// table, or an online forward of the frozen reference. The reference's hidden states come along
-// whenever the penalty (without a top-k cache) or reference-sourced embeddings need them.
+// table, or an online forward of the frozen reference; its hidden states come along when the plan
+// says the step needs them (reference_plan.h).
 struct ReferenceScores {
   at::Tensor chosen, rejected, hidden;
 };
-
-bool needs_reference_hidden(const TrainerImpl& t, const SplitReference& ref) {
-  return (t.objective->needs_token_penalty() && !ref.topk) ||
-         (t.objective->needs_embeddings() && t.objective->config().embedding_source == "reference");
-}
 
 ReferenceScores reference_scores(TrainerImpl& t, const data::PreferenceBatch& batch,
                                  const at::Tensor& ids, const at::Tensor& mask,
@@ -67,45 +92,69 @@ ReferenceScores reference_scores(TrainerImpl& t, const data::PreferenceBatch& ba
   if (ref.table.defined()) {
     auto rows = ref.table.index_select(0, torch::tensor(batch.record_indices, torch::kLong));
     ReferenceScores out{rows.select(1, 0).to(t.device), rows.select(1, 1).to(t.device), {}};
-    if (needs_reference_hidden(t, ref)) {
-      DPOK_CHECK(!t.reference.is_empty(), "the penalty / reference embeddings need the reference");
+    if (t.plan.reference_hidden) {
+      DPOK_CHECK(!t.reference.is_empty(), "the plan needs the reference's hidden states");
       out.hidden = t.reference->forward_hidden(ids, mask);
     }
     return out;
   }
   DPOK_CHECK(!t.reference.is_empty(), "no reference model and no reference table");
-  auto scores = score_sequences(t.reference, ids, mask, completion, t.config.logprob_chunk_rows);
+  auto scores =
+      model::score_sequences(t.reference, ids, mask, completion, t.config.logprob_chunk_rows);
   return {scores.logps.narrow(0, 0, b), scores.logps.narrow(0, b, b), scores.hidden};
 }
 
-// D̄ of objective.md §6 against the top-k cache when the split has one, else against the online
-// reference's full distributions.
+// D̄ of objective.md §6 from the final hidden states: against the top-k cache when the split
+// has one, else against the online reference's hidden states.
 at::Tensor token_penalty(TrainerImpl& t, const data::PreferenceBatch& batch,
-                         const SequenceScores& policy, const ReferenceScores& reference,
+                         const model::SequenceScores& policy, const ReferenceScores& reference,
                          const SplitReference& ref) {
   const auto positions = policy.targets >= 0;
+  const objective::LmHeadStates states{policy.hidden, t.compute->lm_head_weight()};
   const auto& embeddings = t.compute->model->embed_tokens;
   if (ref.topk) {
     const int64_t rows = ref.topk->rows_per_record() * batch.num_pairs();
     auto cached = ref.topk->gather(batch.record_indices, positions.narrow(0, 0, rows));
-    return t.objective->penalty_topk(t.compute->logits(policy.hidden), cached.ids.to(t.device),
-                                     cached.logps.to(t.device), positions, embeddings);
+    return t.objective->penalty_topk(states, cached.ids.to(t.device), cached.logps.to(t.device),
+                                     positions, embeddings);
   }
   DPOK_CHECK(reference.hidden.defined(), "the token penalty needs the online reference");
-  return t.objective->penalty(t.compute->logits(policy.hidden),
-                              t.reference->logits(reference.hidden), positions, embeddings);
+  return t.objective->penalty(states, {reference.hidden, t.reference->lm_head_weight()}, positions,
+                              embeddings);
+}
+
+// §3 embeddings from where the objective wants them: the records' columns, or pooled from the
+// forward the loss already ran (no extra model call).
+void set_embeddings(TrainerImpl& t, const data::PreferenceBatch& batch,
+                    const model::SequenceScores& policy, const ReferenceScores& ref,
+                    const at::Tensor& completion, objective::PairInputs& in) {
+  if (t.needs.embeddings == EmbeddingNeed::kDataset) {
+    in.prompt_embedding = batch.prompt_embedding.to(t.device);
+    in.chosen_embedding = batch.chosen_embedding.to(t.device);
+    in.rejected_embedding = batch.rejected_embedding.to(t.device);
+    return;
+  }
+  const bool from_reference = t.needs.embeddings == EmbeddingNeed::kReferenceHidden;
+  const auto& hidden = from_reference ? ref.hidden : policy.hidden;
+  DPOK_CHECK(hidden.defined(), "reference embeddings need the reference's hidden states");
+  auto e = objective::pool_pair_embeddings(hidden.to(torch::kFloat), batch.prompt_mask.to(t.device),
+                                           completion);
+  in.prompt_embedding = e.prompt;
+  in.chosen_embedding = e.chosen;
+  in.rejected_embedding = e.rejected;
 }
 
 }  // namespace
 
 objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::PreferenceBatch& batch,
                                            const SplitReference& ref_source) {
-  if (t.sft) return sft_objective(t, batch);
+  if (!t.needs.preference_pairs) return sft_objective(t, batch);
   const int64_t b = batch.num_pairs();
   auto ids = batch.input_ids.to(t.device);
   auto mask = batch.attention_mask.to(t.device);
   auto completion = batch.completion_mask.to(t.device);
-  auto policy = score_sequences(t.compute, ids, mask, completion, t.config.logprob_chunk_rows);
+  auto policy =
+      model::score_sequences(t.compute, ids, mask, completion, t.config.logprob_chunk_rows);
   auto ref = reference_scores(t, batch, ids, mask, completion, ref_source);
 
   objective::PairInputs in;
@@ -115,27 +164,12 @@ objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::Preferenc
   in.ref_rejected_logps = ref.rejected;
   in.chosen_lengths = policy.lengths.narrow(0, 0, b);
   in.rejected_lengths = policy.lengths.narrow(0, b, b);
-  in.chosen_nll_mean = -in.policy_chosen_logps / in.chosen_lengths.clamp_min(1.0);
   in.policy_chosen_logits_mean = policy.logits_mean.narrow(0, 0, b);
   in.policy_rejected_logits_mean = policy.logits_mean.narrow(0, b, b);
-  if (t.objective->needs_embeddings()) {
-    const auto& source = t.objective->config().embedding_source;
-    if (source == "precomputed") {
-      in.prompt_embedding = batch.prompt_embedding.to(t.device);
-      in.chosen_embedding = batch.chosen_embedding.to(t.device);
-      in.rejected_embedding = batch.rejected_embedding.to(t.device);
-    } else {
-      // Pooled from the forward the loss already ran (objective.md §3): no extra model call.
-      const auto& hidden = source == "reference" ? ref.hidden : policy.hidden;
-      DPOK_CHECK(hidden.defined(), "embedding_source '{}' needs the online reference", source);
-      auto e = objective::pool_pair_embeddings(hidden.to(torch::kFloat),
-                                               batch.prompt_mask.to(t.device), completion);
-      in.prompt_embedding = e.prompt;
-      in.chosen_embedding = e.chosen;
-      in.rejected_embedding = e.rejected;
-    }
+  if (t.needs.embeddings != EmbeddingNeed::kNone) {
+    set_embeddings(t, batch, policy, ref, completion, in);
   }
-  if (t.objective->needs_token_penalty()) {
+  if (t.needs.token_distributions != TokenNeed::kNone) {
     in.token_penalty = token_penalty(t, batch, policy, ref, ref_source);
   }
   auto out = t.objective->forward(in);
@@ -162,26 +196,26 @@ void copy_master_to_compute(TrainerImpl& t) {
 }
 
 // One optimizer update: gradient_accumulation_steps × (batch → log-probs → objective →
-// backward), then clip → step. A non-finite loss or gradient norm skips the update.
+// backward), then clip → step. A non-finite loss or gradient norm skips the update (the
+// micro-batches still run: their losses are read once, after the last one).
 StepResult run_step(TrainerImpl& t) {
   const auto start = std::chrono::steady_clock::now();
   const int64_t accumulation = t.config.gradient_accumulation_steps;
   t.optimizer->zero_grad();
-  MetricAverager micro;
+  MetricSums micro;
   int64_t tokens = 0, pairs = 0;
-  bool finite = true;
   for (int64_t i = 0; i < accumulation; ++i) {
     auto batch = next_batch(t);
     auto out = batch_objective(t, batch, t.train_ref);
-    if (!std::isfinite(out.loss.item<double>())) {
-      finite = false;
-      break;
-    }
     (out.loss / static_cast<double>(accumulation)).backward();
-    micro.add(to_doubles(out.metrics));
-    tokens += batch.attention_mask.sum().item<int64_t>();
+    micro.add(out.metrics);
+    tokens += batch.attention_mask.sum().item<int64_t>();  // a CPU tensor: no device sync
     pairs += batch.num_pairs();
   }
+  // The one device → CPU copy of the step's metrics; a non-finite loss in any micro-batch makes
+  // the mean loss non-finite.
+  auto metrics = micro.mean();
+  const bool finite = std::isfinite(metrics.at("loss"));
   if (t.mixed_precision()) copy_grads_to_master(t);
   const double grad_norm =
       finite ? clip_grad_norm(t.optimizer->parameters(), t.config.max_grad_norm) : NAN;
@@ -200,7 +234,7 @@ StepResult run_step(TrainerImpl& t) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.applied = true;
-  result.metrics = micro.mean();
+  result.metrics = std::move(metrics);
   result.metrics["grad_norm"] = grad_norm;
   result.metrics["learning_rate"] = t.optimizer->learning_rate();
   result.metrics["epoch"] = static_cast<double>(t.global_step) / t.updates_per_epoch;

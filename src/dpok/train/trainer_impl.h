@@ -12,6 +12,7 @@
 #include "dpok/text/tokenizer.h"
 #include "dpok/train/optim.h"
 #include "dpok/train/ref_topk.h"
+#include "dpok/train/reference_plan.h"
 #include "dpok/train/schedule.h"
 #include "dpok/train/trainer.h"
 
@@ -42,6 +43,8 @@ struct TrainerImpl {
   SplitReference train_ref;            // table: cached or supplied (undefined: online)
   SplitReference eval_ref;             // table: computed or supplied before step 0
   ReferenceInfo reference_info;
+  objective::Requirements needs;  // what the objective needs per batch (requirements.h)
+  ReferencePlan plan;             // how the reference provides it (reference_plan.h)
   objective::Objective objective{nullptr};
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<data::BatchIterator> batches;
@@ -59,9 +62,9 @@ struct TrainerImpl {
 void setup_trainer(TrainerImpl& t);
 std::filesystem::path write_trainer_checkpoint(TrainerImpl& t);
 
-// trainer.cpp: loss and metrics of one batch (sequence reference from `ref.table` rows when
-// defined, else the online reference model; penalty against `ref.topk` when set, else the online
-// reference).
+// trainer.cpp: loss and metrics of one batch, as `needs` and `plan` say (sequence reference from
+// `ref.table` rows when defined, else the online reference model; penalty against `ref.topk` when
+// set, else the online reference).
 objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::PreferenceBatch& batch,
                                            const SplitReference& ref);
 

@@ -66,7 +66,7 @@ void cached_split_reference(TrainerImpl& t, model::CausalLM& reference,
   const fs::path dir = reference_cache_dir(t);
   const int64_t vocab = reference->config().vocab_size;
   const int64_t k = std::min(t.config.penalty_topk, vocab);
-  const int64_t rows = t.config.penalty_on == "both" ? 2 : 1;
+  const int64_t rows = t.plan.topk_rows;
   const auto n = static_cast<int64_t>(dataset.records.size());
   const fs::path file = topk_cache_file(dir, key, k, rows);
   if (need_table) {
@@ -110,7 +110,8 @@ void report_reference(const TrainerImpl& t) {
     std::cerr << fmt::format("reference top-{} cache ({}): train {}{}; reference model released\n",
                              t.train_ref.topk->k(), t.config.penalty_on, info.train_topk,
                              info.eval_topk.empty() ? "" : ", eval " + info.eval_topk);
-  } else if (t.config.penalty_alpha > 0 && info.train_logps == "dataset") {
+  } else if (t.needs.token_distributions != objective::TokenNeed::kNone &&
+             t.plan.train.logps == LogpsSource::kDataset) {
     std::cerr << "reference: the token penalty (penalty_alpha > 0) needs the reference's "
                  "next-token distributions, which dataset log-probs do not carry: running the "
                  "reference model online (precompute_ref_log_probs + precompute_ref_topk cache "
@@ -118,56 +119,52 @@ void report_reference(const TrainerImpl& t) {
   }
 }
 
-// The reference for training and evaluation (trainer.h): dataset-supplied tables first, then
-// what still needs the reference model; the model is kept only for online use.
+// The reference values of one split as the plan says: its top-k cache (with the sequence table
+// when the dataset does not supply it), or a sequence table computed before step 0.
+void fill_split_reference(TrainerImpl& t, model::CausalLM& reference,
+                          const data::PreferenceDataset& dataset, const SplitPlan& plan,
+                          const std::string& key, SplitReference& out, std::string& source,
+                          std::string& topk_status) {
+  const bool cached_table = plan.logps == LogpsSource::kCachedTable;
+  if (plan.topk_cache) {
+    cached_split_reference(t, reference, dataset, key, cached_table, out, source, topk_status);
+  } else if (cached_table || plan.logps == LogpsSource::kTable) {
+    out.table = reference_table(t, reference, dataset, cached_table, key, source);
+  }
+}
+
+// The reference for training and evaluation (trainer.h), following plan_reference: dataset
+// tables first, then what still needs the reference model; the model is kept only for online use.
 void setup_reference(TrainerImpl& t) {
   const auto& c = t.config;
   auto& info = t.reference_info;
-  const bool has_eval = !t.splits.eval.records.empty();
   t.train_ref.table = dataset_reference_logps(t.splits.train, "train");
   t.eval_ref.table = dataset_reference_logps(t.splits.eval, "eval");
-  const bool train_supplied = t.train_ref.table.defined();
-  const bool eval_supplied = t.eval_ref.table.defined();
-  const bool topk = c.precompute_ref_topk;
-  const bool keep = (c.penalty_alpha > 0 && !topk) ||
-                    (c.gamma > 0 && c.embedding_source == "reference") ||
-                    (!train_supplied && !c.precompute_ref_log_probs);
-  info.train_logps = train_supplied ? "dataset" : "";
-  info.eval_logps = eval_supplied ? "dataset" : "";
-  if (keep || topk || !train_supplied || (has_eval && !eval_supplied)) {
+  t.plan = plan_reference(
+      t.needs, reference_settings(c),
+      {t.train_ref.table.defined(), !t.splits.eval.records.empty(), t.eval_ref.table.defined()});
+  const auto& plan = t.plan;
+  info.train_logps = plan.train.logps == LogpsSource::kDataset ? "dataset" : "";
+  info.eval_logps = plan.eval.logps == LogpsSource::kDataset ? "dataset" : "";
+  if (plan.load_model) {
     // The reference is always the *initial* weights (or ref_model), also after a resume.
     const fs::path ref_path = c.ref_model.empty() ? fs::path(c.model) : fs::path(c.ref_model);
     auto reference = model::load_model(ref_path, {t.compute_dtype, t.device});
     freeze(reference);
     info.model_loaded = true;
-    const bool cached = c.precompute_ref_log_probs;
     // Keys hash every record and weight, so only splits that use a disk cache compute one.
-    const auto key = [&](const data::PreferenceDataset& d, bool needed) {
-      return cached && needed ? reference_cache_key(d, reference, c.max_length) : std::string();
+    const auto key = [&](const data::PreferenceDataset& d, const SplitPlan& s) {
+      return s.topk_cache || s.logps == LogpsSource::kCachedTable
+                 ? reference_cache_key(d, reference, c.max_length)
+                 : std::string();
     };
-    const std::string train_key = key(t.splits.train, !train_supplied || topk);
-    const std::string eval_key = key(t.splits.eval, has_eval && (!eval_supplied || topk));
-    if (topk) {  // implies precompute_ref_log_probs (config.cpp)
-      cached_split_reference(t, reference, t.splits.train, train_key, !train_supplied, t.train_ref,
-                             info.train_logps, info.train_topk);
-      if (has_eval) {
-        cached_split_reference(t, reference, t.splits.eval, eval_key, !eval_supplied, t.eval_ref,
-                               info.eval_logps, info.eval_topk);
-      }
-    } else {
-      if (has_eval && !eval_supplied) {
-        t.eval_ref.table =
-            reference_table(t, reference, t.splits.eval, cached, eval_key, info.eval_logps);
-      }
-      if (!train_supplied && cached) {
-        t.train_ref.table =
-            reference_table(t, reference, t.splits.train, true, train_key, info.train_logps);
-      } else if (!train_supplied) {
-        info.train_logps = "online";
-      }
-    }
-    if (keep) t.reference = reference;
-    info.model_kept = keep;
+    fill_split_reference(t, reference, t.splits.train, plan.train, key(t.splits.train, plan.train),
+                         t.train_ref, info.train_logps, info.train_topk);
+    fill_split_reference(t, reference, t.splits.eval, plan.eval, key(t.splits.eval, plan.eval),
+                         t.eval_ref, info.eval_logps, info.eval_topk);
+    if (plan.train.logps == LogpsSource::kOnline) info.train_logps = "online";
+    if (plan.keep_model) t.reference = reference;
+    info.model_kept = plan.keep_model;
   }
   report_reference(t);
 }
@@ -179,20 +176,32 @@ void setup_models(TrainerImpl& t, const fs::path& policy_path) {
   if (mixed) {
     t.compute = model::load_model(policy_path, {t.compute_dtype, t.device});
   }
-  if (!t.sft) setup_reference(t);  // token-mean NLL needs no reference
+  if (t.needs.preference_pairs) setup_reference(t);  // SFT alone needs no reference
 }
 
-void setup_objective(TrainerImpl& t) {
-  auto objective_config = to_objective_config(t.config, t.sft);
+// objective.md §3: an additive semantic term over frozen embeddings with a fixed kernel adds a
+// constant to the loss; say so once, before training, rather than let a run look hybrid.
+void warn_constant_semantic_term(const TrainerImpl& t) {
+  if (!t.objective->semantic_term_is_constant()) return;
+  std::cerr << fmt::format(
+      "warning: the semantic term cannot change training: placement = additive with "
+      "embedding_source = {} (no gradient) and a fixed kernel ({}) add a constant to the loss "
+      "(objective.md section 3); use placement = logit, embedding_source = policy or "
+      "learn_kernel = true\n",
+      t.config.embedding_source, t.config.kernel);
+}
+
+void setup_objective(TrainerImpl& t, const objective::ObjectiveConfig& objective_config) {
   int64_t dim = t.policy->config().hidden_size;
-  if (objective_config.embedding_source == "precomputed" && !t.splits.train.records.empty()) {
+  const bool dataset_embeddings = t.needs.embeddings == objective::EmbeddingNeed::kDataset;
+  if (dataset_embeddings && !t.splits.train.records.empty()) {
     dim = static_cast<int64_t>(t.splits.train.records.front().prompt_embedding.size());
   }
   t.objective = objective::Objective(objective_config, dim);
   t.objective->to(t.device);
-  if (objective_config.semantic_enabled() &&
-      objective_config.kernel_options.mahalanobis_init == "data" &&
-      objective_config.embedding_source != "precomputed") {
+  warn_constant_semantic_term(t);
+  if (t.needs.embeddings != objective::EmbeddingNeed::kNone && !dataset_embeddings &&
+      objective_config.kernel_options.mahalanobis_init == "data") {
     // objective.md §4 `init = data`: the embedding covariance of a sample of training pairs.
     torch::NoGradGuard no_grad;
     data::BatchIterator sample(t.splits.train, 64, t.config.seed, false, false, t.pad_id);
@@ -268,8 +277,10 @@ void setup_trainer(TrainerImpl& t) {
   if (t.splits.train.records.empty()) {
     DPOK_THROW(ConfigError, kComponent, "the training split is empty (check data.train_files)");
   }
+  const auto objective_config = to_objective_config(c, t.sft);
+  t.needs = objective::requirements(objective_config);
   setup_models(t, t.resumed ? resume_dir : fs::path(c.model));
-  setup_objective(t);
+  setup_objective(t, objective_config);
 
   AdamWSettings settings{c.learning_rate, c.kernel_learning_rate, c.weight_decay,
                          c.adam_beta1,    c.adam_beta2,           c.adam_epsilon};

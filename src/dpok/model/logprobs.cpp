@@ -1,5 +1,5 @@
 // Chunked per-token log-probabilities with a recomputing backward, and the plain reference.
-#include "dpok/train/logprobs.h"
+#include "dpok/model/logprobs.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -7,7 +7,7 @@
 
 #include "dpok/core/error.h"
 
-namespace dpok::train {
+namespace dpok::model {
 namespace {
 
 using torch::autograd::AutogradContext;
@@ -154,4 +154,4 @@ torch::Tensor completion_targets(const torch::Tensor& input_ids,
   return targets;
 }
 
-}  // namespace dpok::train
+}  // namespace dpok::model

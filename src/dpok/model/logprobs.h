@@ -15,7 +15,7 @@
 
 #include <cstdint>
 
-namespace dpok::train {
+namespace dpok::model {
 
 struct TokenLogProbs {
   torch::Tensor logps;        // [N, T] fp32, 0 where target < 0; differentiable
@@ -43,4 +43,4 @@ int64_t auto_chunk_rows(int64_t vocab_size);
 torch::Tensor completion_targets(const torch::Tensor& input_ids,
                                  const torch::Tensor& completion_mask);
 
-}  // namespace dpok::train
+}  // namespace dpok::model

@@ -12,7 +12,7 @@
 
 #include "dpok/model/causal_lm.h"
 
-namespace dpok::train {
+namespace dpok::model {
 
 struct SequenceScores {
   torch::Tensor logps;        // [R] fp32: Σ_t log p(x_t | x_<t) over completion tokens
@@ -25,8 +25,8 @@ struct SequenceScores {
 // input_ids / attention_mask / completion_mask [R, T] (PreferenceBatch layout). Gradients flow
 // into the model's parameters unless the caller holds a NoGradGuard. `chunk_rows` as in
 // chunked_token_logprobs (0 = automatic).
-SequenceScores score_sequences(model::CausalLM& model, const torch::Tensor& input_ids,
+SequenceScores score_sequences(CausalLM& model, const torch::Tensor& input_ids,
                                const torch::Tensor& attention_mask,
                                const torch::Tensor& completion_mask, int64_t chunk_rows);
 
-}  // namespace dpok::train
+}  // namespace dpok::model

@@ -1,13 +1,13 @@
 // Tests for the chunked log-probabilities: values and gradients against the plain reference in
 // fp64, a chunk-size sweep, masking, and the target shift.
-#include "dpok/train/logprobs.h"
+#include "dpok/model/logprobs.h"
 
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include "dpok/core/error.h"
 
-namespace dpok::train {
+namespace dpok::model {
 namespace {
 
 struct Case {
@@ -96,4 +96,4 @@ TEST(CompletionTargets, ShiftsAndMasks) {
 }
 
 }  // namespace
-}  // namespace dpok::train
+}  // namespace dpok::model

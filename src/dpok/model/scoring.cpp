@@ -1,11 +1,11 @@
-// Per-sequence completion log-probabilities from one forward pass (see forward.h).
-#include "dpok/train/forward.h"
+// Per-sequence completion log-probabilities from one forward pass (see scoring.h).
+#include "dpok/model/scoring.h"
 
-#include "dpok/train/logprobs.h"
+#include "dpok/model/logprobs.h"
 
-namespace dpok::train {
+namespace dpok::model {
 
-SequenceScores score_sequences(model::CausalLM& model, const torch::Tensor& input_ids,
+SequenceScores score_sequences(CausalLM& model, const torch::Tensor& input_ids,
                                const torch::Tensor& attention_mask,
                                const torch::Tensor& completion_mask, int64_t chunk_rows) {
   SequenceScores out;
@@ -19,4 +19,4 @@ SequenceScores score_sequences(model::CausalLM& model, const torch::Tensor& inpu
   return out;
 }
 
-}  // namespace dpok::train
+}  // namespace dpok::model

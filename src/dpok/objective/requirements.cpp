@@ -1,0 +1,36 @@
+// The objective's requirements (requirements.h): the one place that maps configuration names to
+// what the trainer must compute.
+#include "dpok/objective/requirements.h"
+
+#include <algorithm>
+
+namespace dpok::objective {
+
+Requirements requirements(const ObjectiveConfig& config) {
+  Requirements r;
+  const auto terms = config.loss_terms();
+  r.preference_pairs = config.semantic_enabled() || config.penalty_enabled() ||
+                       std::any_of(terms.begin(), terms.end(),
+                                   [](const auto& term) { return term.first != LossType::kSft; });
+  if (config.semantic_enabled()) {
+    switch (parse_embedding_source(config.embedding_source)) {
+      case EmbeddingSource::kPolicy:
+        r.embeddings = EmbeddingNeed::kPolicyHidden;
+        break;
+      case EmbeddingSource::kReference:
+        r.embeddings = EmbeddingNeed::kReferenceHidden;
+        break;
+      case EmbeddingSource::kPrecomputed:
+        r.embeddings = EmbeddingNeed::kDataset;
+        break;
+    }
+  }
+  if (config.penalty_enabled()) {
+    r.token_distributions = parse_penalty_on(config.penalty_on) == PenaltyOn::kBoth
+                                ? TokenNeed::kBoth
+                                : TokenNeed::kChosen;
+  }
+  return r;
+}
+
+}  // namespace dpok::objective
