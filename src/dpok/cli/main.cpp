@@ -1,5 +1,5 @@
 // dpok: the command-line entry point. Parses the subcommand, runs it, and is the only place
-// that turns an exception into an exit code (style.md rule 8; the codes: core/error.h ExitCode).
+// that turns an exception into an exit code (style.md rule 8; the codes: core/torch/runtime.h).
 #include <algorithm>
 #include <iostream>
 

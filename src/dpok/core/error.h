@@ -5,7 +5,7 @@
 //   expected versus actual value, so a user can fix the input without a debugger.
 // - DPOK_CHECK(cond, ...) guards internal invariants. It always carries a message and throws
 //   dpok::InternalError with the source location. Never use it on untrusted input.
-// Only main() turns an exception into an exit code (dpok::report_exception, core/torch/runtime.h).
+// Only main() turns an exception into an exit code.
 #pragma once
 
 #include <fmt/format.h>
@@ -45,19 +45,10 @@ class UnsupportedError : public Error {
   using Error::Error;
 };
 
-// An internal invariant failed: a bug in dpok, not in the input. Deliberately not a dpok::Error:
-// code that catches dpok::Error to add the file or record to a message (data/dataset.cpp) or to
-// fall back (a cache read as a miss) must let a bug through, not relabel it as bad input.
-class InternalError : public std::logic_error {
+// An internal invariant failed: a bug in dpok, not in the input.
+class InternalError : public Error {
  public:
-  using std::logic_error::logic_error;
-};
-
-// Exit codes of the `dpok` command line (README "Exit codes"; report_exception maps to them).
-enum ExitCode : int {
-  kExitUserError = 1,  // dpok::Error: a file, configuration or value the user can fix
-  kExitUsage = 2,      // the command line itself does not parse (unknown flag, missing argument)
-  kExitInternal = 70,  // EX_SOFTWARE (sysexits.h): a bug in dpok
+  using Error::Error;
 };
 
 // Builds "[component] message" with fmt-style formatting.
@@ -74,10 +65,11 @@ std::string error_message(const char* component, fmt::format_string<Args...> for
   throw ErrorType(::dpok::error_message(component, __VA_ARGS__))
 
 // Internal invariant with a mandatory fmt-style message.
-#define DPOK_CHECK(cond, ...)                                                                      \
-  do {                                                                                             \
-    if (!(cond)) {                                                                                 \
-      throw ::dpok::InternalError(fmt::format("[internal] {}:{}: check '{}' failed: {}", __FILE__, \
-                                              __LINE__, #cond, fmt::format(__VA_ARGS__)));         \
-    }                                                                                              \
+#define DPOK_CHECK(cond, ...)                                                              \
+  do {                                                                                     \
+    if (!(cond)) {                                                                         \
+      throw ::dpok::InternalError(fmt::format("[internal] {}:{}: check '{}' failed: {}",   \
+                                              __FILE__, __LINE__, #cond,                   \
+                                              fmt::format(__VA_ARGS__)));                  \
+    }                                                                                      \
   } while (false)

@@ -68,10 +68,14 @@ void set_openmp_wait_policy(int /*argc*/, char** /*argv*/, char** /*envp*/) {
   setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
 }
 
-[[gnu::section(".preinit_array"),
-  gnu::used]] void (*preinit_openmp_wait_policy)(int, char**, char**) = set_openmp_wait_policy;
-
 }  // namespace
+
+// Named and external so that the build can make every program linking dpok_torchcore keep it
+// (CMakeLists.txt, --undefined), also those that call nothing else in this file.
+extern "C" {
+[[gnu::section(".preinit_array"),
+  gnu::used]] void (*dpok_preinit_openmp_wait_policy)(int, char**, char**) = set_openmp_wait_policy;
+}
 
 void configure_process() {
 #if defined(__GLIBC__)
@@ -87,6 +91,9 @@ int report_exception(const std::exception_ptr& error, std::ostream& out) {
       "dpok: error: out of memory; reduce the batch size, max_length or the model size";
   try {
     std::rethrow_exception(error);
+  } catch (const InternalError& e) {
+    out << kBug << e.what() << "\n";
+    return kExitInternal;
   } catch (const Error& e) {
     out << "dpok: error: " << e.what() << "\n";
     return kExitUserError;

@@ -36,14 +36,22 @@ c10::Device parse_device(const std::string& name);
 //   faults and page zeroing cost about a quarter of a forward pass.
 void configure_process();
 
-// main()'s last resort: writes one line about `error` to `out` and returns the exit code
-// (core/error.h ExitCode) it maps to:
-//   dpok::Error          "dpok: error: <what>"                                 kExitUserError
+// Exit codes of the `dpok` command line (README, "Exit status").
+enum ExitCode : int {
+  kExitUserError = 1,  // dpok::Error: a file, configuration or value the user can fix
+  kExitUsage = 2,      // the command line itself does not parse (unknown flag, missing argument)
+  kExitInternal = 70,  // EX_SOFTWARE (sysexits.h): a bug in dpok
+};
+
+// main()'s last resort: writes one line about `error` to `out` and returns the exit code it maps
+// to:
+//   InternalError        "dpok: internal error (a bug in dpok; please ...)"    kExitInternal
+//   other dpok::Error    "dpok: error: <what>"                                 kExitUserError
 //   host or device OOM   "dpok: error: out of memory; reduce ..."              kExitUserError
 //   anything else        "dpok: internal error (a bug in dpok; please ...)"    kExitInternal
-// Anything else is InternalError (DPOK_CHECK) or a library exception (yaml-cpp, nlohmann::json,
-// c10::Error) that escaped: dpok converts those into dpok::Error where it reads the input, so
-// one that reaches main() is a missing conversion, a bug too.
+// Anything else is a library exception (yaml-cpp, nlohmann::json, c10::Error) that escaped: dpok
+// converts those into dpok::Error where it reads the input, so one that reaches main() is a
+// missing conversion, a bug too.
 int report_exception(const std::exception_ptr& error, std::ostream& out);
 
 // Sets LibTorch's intra-op threads: `threads` > 0, else DPOK_THREADS, else all cores.
