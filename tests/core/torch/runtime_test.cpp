@@ -53,9 +53,13 @@ TEST(Runtime, UserErrorsExitOneAndSayError) {
 }
 
 TEST(Runtime, OutOfMemoryIsAUserError) {
-  const auto [code, line] = report(thrown(std::bad_alloc()));
-  EXPECT_EQ(code, kExitUserError);
-  EXPECT_NE(line.find("out of memory"), std::string::npos) << line;
+  const c10::SourceLocation where{__func__, __FILE__, __LINE__};
+  for (const auto& error :
+       {thrown(std::bad_alloc()), thrown(c10::OutOfMemoryError(where, "CUDA out of memory"))}) {
+    const auto [code, line] = report(error);
+    EXPECT_EQ(code, kExitUserError);
+    EXPECT_EQ(line.rfind("dpok: error: out of memory", 0), 0u) << line;
+  }
 }
 
 TEST(Runtime, BugsAndEscapedLibraryErrorsAreInternalErrors) {
