@@ -208,7 +208,7 @@ int load_rss_child(const std::string& dir) {
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--load-rss") return load_rss_child(argv[2]);
-  dpok::configure_process(argv);
+  dpok::configure_process();
   dpok::init_threads();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -234,7 +234,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  dpok::configure_process(argv);
+  dpok::configure_process();
   register_all();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

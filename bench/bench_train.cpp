@@ -287,7 +287,7 @@ BENCHMARK(BM_DpokPairedRatios)->Unit(benchmark::kSecond)->Iterations(timed_steps
 }  // namespace
 
 int main(int argc, char** argv) {
-  configure_process(argv);
+  configure_process();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -10,9 +10,5 @@ if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${DPOK_CMAKE_ARGS:-}
 fi
 cmake --build "$BUILD_DIR" -j "$(nproc)"
-# The test binaries do not re-execute themselves as the dpok CLI does (core/torch/runtime.h):
-# give them the same passive OpenMP waiting, or ATen's and OpenBLAS's threads spin against
-# each other.
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 export DPOK_ASSETS="${DPOK_ASSETS:-$(cd .. && pwd)/shared/assets}"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 1500 "$@"

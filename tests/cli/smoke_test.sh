@@ -46,12 +46,42 @@ stats=$("$DPOK" data stats --data "$ASSETS/hh-rlhf/helpful-online-test.jsonl.gz"
   --tokenizer "$STORIES/tok512.model" --no-cache --json)
 check "data stats records_read" "1137" "$(python3 -c "import json,sys; print(json.loads(sys.stdin.read())['records_read'])" <<<"$stats")"
 
-# Errors: a missing model is a clear error (exit 1, message names the path), not a crash.
-set +e
-err=$("$DPOK" info "$WORK/no-such-model" 2>&1); rc=$?
-set -e
+# Errors (README "Exit status"): 1 and "dpok: error:" naming the input for a problem in a file,
+# configuration or value; 2 for a command line that does not parse.
+run() { set +e; out=$("$@" 2>&1); rc=$?; set -e; }
+run "$DPOK" info "$WORK/no-such-model"
 check "missing model exit code" "1" "$rc"
-check "missing model message" "1" "$(grep -c "no-such-model" <<<"$err")"
+check "missing model message" "1" "$(grep -c "^dpok: error: .*no-such-model" <<<"$out")"
+printf 'betaa: 0.1\n' >"$WORK/typo.yaml"
+run "$DPOK" train --config "$WORK/typo.yaml"
+check "config typo exit code" "1" "$rc"
+check "config typo message" "1" "$(grep -c "^dpok: error: .*'betaa'" <<<"$out")"
+printf 'beta: [0.1\n' >"$WORK/broken.yaml"
+run "$DPOK" train --config "$WORK/broken.yaml"
+check "broken YAML exit code" "1" "$rc"
+check "broken YAML message" "1" "$(grep -c "^dpok: error: .*broken.yaml" <<<"$out")"
+run "$DPOK" info --no-such-flag
+check "unknown flag exit code" "2" "$rc"
+
+# --resume from a checkpoint whose trainer_state.json was cut short: exit 1 naming the file.
+ckpt="$WORK/run/checkpoint-1"
+mkdir -p "$ckpt"
+cp -r "$STORIES/hf/." "$ckpt/"
+printf '{"global_step": 1, "num_tok' >"$ckpt/trainer_state.json"
+for _ in 1 2 3 4; do
+  echo '{"prompt": "Once upon a time", "chosen": " there was a cat.", "rejected": " cat a was."}'
+done >"$WORK/pairs.jsonl"
+printf 'model: %s\noutput_dir: %s\nmax_steps: 2\ndata:\n  train_files: [%s]\n' \
+  "$STORIES/hf" "$WORK/run" "$WORK/pairs.jsonl" >"$WORK/resume.yaml"
+run "$DPOK" train --config "$WORK/resume.yaml" --resume
+check "corrupt trainer state exit code" "1" "$rc"
+check "corrupt trainer state message" "1" \
+  "$(grep -c "^dpok: error: .*$ckpt/trainer_state.json: not valid JSON" <<<"$out")"
+
+# Passive OpenMP waiting is set before libgomp starts (no re-execution); a user's value wins.
+policy() { env "$@" OMP_DISPLAY_ENV=true "$DPOK" --version 2>&1 | grep -o "OMP_WAIT_POLICY = '[A-Z]*'"; }
+check "OpenMP wait policy by default" "OMP_WAIT_POLICY = 'PASSIVE'" "$(policy -u OMP_WAIT_POLICY)"
+check "OpenMP wait policy set by the user" "OMP_WAIT_POLICY = 'ACTIVE'" "$(policy OMP_WAIT_POLICY=active)"
 
 echo "smoke: $failures check(s) failed"
 exit $((failures > 0))

@@ -43,7 +43,9 @@ void write_toy(Toy& toy, const fs::path& dir, int64_t step) {
   torch::save(toy.linear, (dir / "model.pt").string());
   save_optimizer(*toy.opt, dir / "optimizer.pt");
   save_rng_state(dir / "rng_state.pt");
-  write_file_atomic(dir / "trainer_state.json", fmt::format("{{\"global_step\": {}}}", step));
+  TrainerState state;
+  state.global_step = step;
+  write_trainer_state(dir, state);
 }
 
 void read_toy(Toy& toy, const fs::path& dir) {
@@ -127,6 +129,92 @@ TEST(Checkpoint, ResumeErrorsNameTheProblem) {
   Toy toy;
   EXPECT_THROW(load_optimizer(*toy.opt, out / "optimizer.pt"), FormatError);
   EXPECT_THROW(load_optimizer(*toy.opt, out / "missing.pt"), IoError);
+}
+
+TEST(TrainerState, RoundTrips) {
+  testing::TempDir dir;
+  TrainerState state;
+  state.global_step = 7;
+  state.num_tokens = 1234;
+  state.skipped_steps = 1;
+  state.data = {{"epoch", 0}, {"position", 3}};
+  state.mode = "dpo";
+  write_trainer_state(dir.path(), state);
+  const TrainerState read = read_trainer_state(dir.path());
+  EXPECT_EQ(read.global_step, 7);
+  EXPECT_EQ(read.num_tokens, 1234);
+  EXPECT_EQ(read.skipped_steps, 1);
+  EXPECT_EQ(read.data, state.data);
+}
+
+// A damaged trainer_state.json is a FormatError naming the file and what is wrong with it.
+TEST(TrainerState, CorruptFileNamesTheFileAndKey) {
+  testing::TempDir dir;
+  const std::string valid_rest = R"("num_tokens": 10, "skipped_steps": 0, "data": {})";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"", "not valid JSON"},
+      {R"({"global_step": 3, "num_tok)", "not valid JSON"},
+      {"[1, 2]", "expected a JSON object, got array"},
+      {"{" + valid_rest + "}", "key 'global_step' is missing"},
+      {R"({"global_step": "3", )" + valid_rest + "}",
+       R"(key 'global_step': expected a non-negative integer, got "3")"},
+      {R"({"global_step": -1, )" + valid_rest + "}", "key 'global_step': expected a non-negative"},
+      {R"({"global_step": 2.5, )" + valid_rest + "}", "key 'global_step': expected a non-negative"},
+      {R"({"global_step": 2, "num_tokens": null, "skipped_steps": 0, "data": {}})",
+       "key 'num_tokens': expected a non-negative integer, got null"},
+      {R"({"global_step": 2, "num_tokens": 1, "data": {}})", "key 'skipped_steps' is missing"},
+      {R"({"global_step": 2, "num_tokens": 1, "skipped_steps": 0})", "key 'data' is missing"},
+      {R"({"global_step": 2, "num_tokens": 1, "skipped_steps": 0, "data": [3]})",
+       "key 'data': expected the data iterator's state (an object), got array"},
+  };
+  const std::string file = (dir / "trainer_state.json").string();
+  for (const auto& [text, message] : cases) {
+    write_file_atomic(dir / "trainer_state.json", text);
+    try {
+      read_trainer_state(dir.path());
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const FormatError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(file), std::string::npos) << what;
+      EXPECT_NE(what.find(message), std::string::npos) << what;
+    }
+  }
+}
+
+// Another model's optimizer.pt: same number of groups and parameters, other shapes. LibTorch
+// would attach its moments silently.
+TEST(Checkpoint, OptimizerStateOfAnotherModelIsRejected) {
+  testing::TempDir dir;
+  Toy toy;
+  toy.step();
+  save_optimizer(*toy.opt, dir / "optimizer.pt");
+  torch::nn::Linear other(torch::nn::LinearOptions(3, 4));
+  torch::optim::AdamW opt(other->parameters(), torch::optim::AdamWOptions(1e-2));
+  try {
+    load_optimizer(opt, dir / "optimizer.pt");
+    FAIL() << "accepted another model's optimizer state";
+  } catch (const FormatError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find((dir / "optimizer.pt").string()), std::string::npos) << what;
+    EXPECT_NE(what.find("does not fit this model: group 0 parameter 0 is Float 4x3, its saved "
+                        "exp_avg is Float 3x4"),
+              std::string::npos)
+        << what;
+  }
+  torch::nn::Linear no_bias(torch::nn::LinearOptions(4, 3).bias(false));
+  torch::optim::AdamW fewer(no_bias->parameters(), torch::optim::AdamWOptions(1e-2));
+  EXPECT_THROW(load_optimizer(fewer, dir / "optimizer.pt"), FormatError);
+}
+
+TEST(Checkpoint, RngStateOfTheWrongKindIsRejected) {
+  testing::TempDir dir;
+  torch::save(torch::zeros({3}), (dir / "rng_state.pt").string());
+  try {
+    load_rng_state(dir / "rng_state.pt");
+    FAIL() << "accepted a float tensor as the generator state";
+  } catch (const FormatError& e) {
+    EXPECT_NE(std::string(e.what()).find((dir / "rng_state.pt").string()), std::string::npos);
+  }
 }
 
 // Runs in a child process only (see the fault-injection test): writes checkpoint-2 into

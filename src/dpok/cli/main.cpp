@@ -1,5 +1,5 @@
 // dpok: the command-line entry point. Parses the subcommand, runs it, and is the only place
-// that turns an exception into an exit code (style.md rule 8).
+// that turns an exception into an exit code (style.md rule 8; the codes: core/torch/runtime.h).
 #include <algorithm>
 #include <iostream>
 
@@ -17,8 +17,11 @@ std::vector<CommandEntry>& command_registry() {
 }  // namespace dpok::cli
 
 int main(int argc, char** argv) {
-  dpok::configure_process(argv);
+  dpok::configure_process();
   CLI::App app{"dpok: Direct Preference Optimization with DPO-Kernels, in C++ on LibTorch"};
+  app.footer(
+      "Exit status: 0 success; 1 an error in a file, configuration or value (the message names "
+      "it); 2 the command line does not parse; 70 an internal error, a bug in dpok.");
   app.require_subcommand(1);
   app.set_version_flag("--version", "dpok 0.1.0");
   int threads = 0;
@@ -36,19 +39,16 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // CLI11 numbers each kind of parse error (105, 106, 109, ...); callers need only "usage".
+    return app.exit(e) == 0 ? 0 : dpok::kExitUsage;
   }
   try {
     dpok::init_threads(threads);
     for (auto& [sub, run] : commands) {
       if (sub->parsed()) return run();
     }
-    return 1;
-  } catch (const dpok::Error& e) {
-    std::cerr << "dpok: error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    std::cerr << "dpok: unexpected error: " << e.what() << "\n";
-    return 2;
+    DPOK_CHECK(false, "require_subcommand(1) let a command line without a subcommand through");
+  } catch (...) {
+    return dpok::report_exception(std::current_exception(), std::cerr);
   }
 }

@@ -237,6 +237,8 @@ std::optional<PreferenceDataset> load_cached(const std::filesystem::path& root,
   if (!std::filesystem::is_regular_file(path, ec)) return std::nullopt;
   try {
     return parse_dataset(read_file(path), key, path);
+  } catch (const InternalError&) {
+    throw;  // a bug, not a damaged cache file
   } catch (const Error&) {
     return std::nullopt;
   }

@@ -70,11 +70,14 @@ Outcome process(const RecordParser& parser, const PairEncoder& encoder, const Ra
   return out;
 }
 
-// Rethrows a tokenizer / template error with the record's location.
+// Rethrows a tokenizer / template error with the record's location; a bug (InternalError) stays
+// one rather than becoming a complaint about the record.
 [[noreturn]] void rethrow_located(const std::exception_ptr& error, const std::string& where) {
   try {
     std::rethrow_exception(error);
   } catch (const ConfigError&) {
+    throw;
+  } catch (const InternalError&) {
     throw;
   } catch (const Error& e) {
     DPOK_THROW(FormatError, kComponent, "{}: {}", where, e.what());

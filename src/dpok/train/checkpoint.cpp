@@ -3,6 +3,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Context.h>
+#include <fmt/ranges.h>
+#include <torch/optim/adamw.h>
 #include <torch/serialize.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
@@ -63,6 +66,37 @@ void prune(const fs::path& output_dir, int64_t save_total_limit, const fs::path&
       DPOK_THROW(IoError, kComponent, "cannot remove old checkpoint {}: {}", dir.string(),
                  ec.message());
     --excess;
+  }
+}
+
+// LibTorch's Optimizer::load checks only the number of groups and of parameters per group, then
+// attaches whatever moments were saved; another model's moments would then be added to these
+// gradients (broadcasting silently where shapes allow it) at the next step.
+void check_adamw_state(torch::optim::Optimizer& optimizer, const fs::path& file) {
+  const auto& groups = optimizer.param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    const auto& params = groups[g].params();
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto found =
+          optimizer.state().find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
+      if (found == optimizer.state().end()) continue;  // never stepped
+      const auto* adamw = dynamic_cast<const torch::optim::AdamWParamState*>(found->second.get());
+      DPOK_CHECK(adamw != nullptr, "load_optimizer is used with AdamW only");
+      for (const auto& [name, moment] :
+           {std::pair{"exp_avg", adamw->exp_avg()}, std::pair{"exp_avg_sq", adamw->exp_avg_sq()}}) {
+        if (!moment.defined() || moment.sizes() != params[i].sizes() ||
+            moment.scalar_type() != params[i].scalar_type()) {
+          DPOK_THROW(FormatError, kComponent,
+                     "optimizer state {} does not fit this model: group {} parameter {} is {} {}, "
+                     "its saved {} is {}",
+                     file.string(), g, i, c10::toString(params[i].scalar_type()),
+                     fmt::join(params[i].sizes(), "x"), name,
+                     moment.defined() ? fmt::format("{} {}", c10::toString(moment.scalar_type()),
+                                                    fmt::join(moment.sizes(), "x"))
+                                      : std::string("missing"));
+        }
+      }
+    }
   }
 }
 
@@ -151,6 +185,61 @@ fs::path resolve_resume_dir(const fs::path& output_dir, const std::string& reque
   return dir;
 }
 
+fs::path trainer_state_file(const fs::path& dir) {
+  return dir / kStateFile;
+}
+
+void write_trainer_state(const fs::path& dir, const TrainerState& state) {
+  const nlohmann::json json = {{"global_step", state.global_step},
+                               {"epoch", state.epoch},
+                               {"num_tokens", state.num_tokens},
+                               {"skipped_steps", state.skipped_steps},
+                               {"total_steps", state.total_steps},
+                               {"mode", state.mode},
+                               {"data", state.data}};
+  write_file_atomic(trainer_state_file(dir), json.dump(2));
+}
+
+TrainerState read_trainer_state(const fs::path& dir) {
+  const fs::path file = trainer_state_file(dir);
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(read_file(file));
+  } catch (const nlohmann::json::parse_error& e) {
+    DPOK_THROW(FormatError, kComponent, "{}: not valid JSON: {}", file.string(), e.what());
+  }
+  if (!json.is_object()) {
+    DPOK_THROW(FormatError, kComponent, "{}: expected a JSON object, got {}", file.string(),
+               json.type_name());
+  }
+  const auto count = [&](const char* key) {
+    const auto it = json.find(key);
+    if (it == json.end()) {
+      DPOK_THROW(FormatError, kComponent, "{}: key '{}' is missing", file.string(), key);
+    }
+    if (!it->is_number_integer() || it->get<int64_t>() < 0) {
+      DPOK_THROW(FormatError, kComponent, "{}: key '{}': expected a non-negative integer, got {}",
+                 file.string(), key, it->dump());
+    }
+    return it->get<int64_t>();
+  };
+  TrainerState state;
+  state.global_step = count("global_step");
+  state.num_tokens = count("num_tokens");
+  state.skipped_steps = count("skipped_steps");
+  const auto data = json.find("data");
+  if (data == json.end()) {
+    DPOK_THROW(FormatError, kComponent, "{}: key 'data' is missing", file.string());
+  }
+  if (!data->is_object()) {
+    DPOK_THROW(FormatError, kComponent,
+               "{}: key 'data': expected the data iterator's state (an object), got {}",
+               file.string(), data->type_name());
+  }
+  state.data = *data;
+  return state;
+}
+
 void save_optimizer(torch::optim::Optimizer& optimizer, const fs::path& file) {
   torch::serialize::OutputArchive archive;
   optimizer.save(archive);
@@ -173,6 +262,7 @@ void load_optimizer(torch::optim::Optimizer& optimizer, const fs::path& file) {
     DPOK_THROW(FormatError, kComponent, "cannot load optimizer state {}: {}", file.string(),
                e.what_without_backtrace());
   }
+  check_adamw_state(optimizer, file);
 }
 
 void save_rng_state(const fs::path& file) {
@@ -191,16 +281,16 @@ void save_rng_state(const fs::path& file) {
 }
 
 void load_rng_state(const fs::path& file) {
-  torch::Tensor state;
+  auto gen = at::globalContext().defaultGenerator(at::kCPU);
   try {
+    torch::Tensor state;
     torch::load(state, file.string());
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);  // checks the state's dtype and size
   } catch (const c10::Error& e) {
     DPOK_THROW(FormatError, kComponent, "cannot load RNG state {}: {}", file.string(),
                e.what_without_backtrace());
   }
-  auto gen = at::globalContext().defaultGenerator(at::kCPU);
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  gen.set_state(state);
 }
 
 }  // namespace dpok::train

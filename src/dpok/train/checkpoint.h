@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,7 +53,32 @@ std::optional<std::filesystem::path> latest_checkpoint(const std::filesystem::pa
 std::filesystem::path resolve_resume_dir(const std::filesystem::path& output_dir,
                                          const std::string& requested);
 
-// Optimizer state through torch::serialize archives. Throws IoError / FormatError naming the file.
+// The counters of trainer_state.json. A resume restores global_step, num_tokens, skipped_steps
+// and data; epoch, total_steps and mode are written for people and tools and not read back.
+struct TrainerState {
+  int64_t global_step = 0;
+  int64_t num_tokens = 0;
+  int64_t skipped_steps = 0;
+  nlohmann::json data;  // the data iterator's position (data::BatchIterator::state())
+  double epoch = 0;
+  int64_t total_steps = 0;
+  std::string mode;  // "dpo" or "sft"
+};
+
+// <dir>/trainer_state.json
+std::filesystem::path trainer_state_file(const std::filesystem::path& dir);
+
+// trainer_state_file(dir), written atomically. Throws IoError naming the file.
+void write_trainer_state(const std::filesystem::path& dir, const TrainerState& state);
+
+// Reads trainer_state_file(dir). Throws IoError when it cannot be read and FormatError naming
+// the file and the key when it is not a JSON object, or global_step, num_tokens, skipped_steps
+// (non-negative integers) or data (an object) is missing or of another type.
+TrainerState read_trainer_state(const std::filesystem::path& dir);
+
+// Optimizer state through torch::serialize archives. Throws IoError / FormatError naming the file;
+// loading also throws FormatError when the saved state does not fit the optimizer's parameters
+// (another model's optimizer.pt: a moment whose shape or dtype differs from its parameter's).
 void save_optimizer(torch::optim::Optimizer& optimizer, const std::filesystem::path& file);
 void load_optimizer(torch::optim::Optimizer& optimizer, const std::filesystem::path& file);
 

@@ -229,16 +229,20 @@ void setup_schedule(TrainerImpl& t) {
 }
 
 void restore_checkpoint(TrainerImpl& t, const fs::path& dir) {
-  const auto state = nlohmann::json::parse(read_file(dir / "trainer_state.json"));
+  const TrainerState state = read_trainer_state(dir);
+  t.global_step = state.global_step;
+  t.num_tokens = state.num_tokens;
+  t.skipped = state.skipped_steps;
+  t.consecutive_bad = 0;
+  // The iterator checks that the state belongs to this data and batching (a ConfigError when
+  // they changed since the checkpoint); a value of the wrong type inside is a corrupt file.
+  const std::string where = trainer_state_file(dir).string() + ": key 'data'";
   try {
-    t.global_step = state.at("global_step").get<int64_t>();
-    t.num_tokens = state.at("num_tokens").get<int64_t>();
-    t.skipped = state.at("skipped_steps").get<int64_t>();
-    t.consecutive_bad = 0;
-    t.batches->restore(state.at("data"));
+    t.batches->restore(state.data);
+  } catch (const ConfigError& e) {
+    DPOK_THROW(ConfigError, kComponent, "{}: {}", where, e.what());
   } catch (const nlohmann::json::exception& e) {
-    DPOK_THROW(FormatError, kComponent, "{}: bad trainer state: {}",
-               (dir / "trainer_state.json").string(), e.what());
+    DPOK_THROW(FormatError, kComponent, "{}: {}", where, e.what());
   }
   load_optimizer(t.optimizer->adamw(), dir / "optimizer.pt");
   if (fs::exists(dir / "objective.pt")) {
@@ -299,13 +303,13 @@ void setup_trainer(TrainerImpl& t) {
 }
 
 fs::path write_trainer_checkpoint(TrainerImpl& t) {
-  nlohmann::json state = {{"global_step", t.global_step},
-                          {"epoch", static_cast<double>(t.global_step) / t.updates_per_epoch},
-                          {"num_tokens", t.num_tokens},
-                          {"skipped_steps", t.skipped},
-                          {"total_steps", t.total_steps},
-                          {"mode", t.sft ? "sft" : "dpo"},
-                          {"data", t.batches->state()}};
+  const TrainerState state{.global_step = t.global_step,
+                           .num_tokens = t.num_tokens,
+                           .skipped_steps = t.skipped,
+                           .data = t.batches->state(),
+                           .epoch = static_cast<double>(t.global_step) / t.updates_per_epoch,
+                           .total_steps = t.total_steps,
+                           .mode = t.sft ? "sft" : "dpo"};
   auto write = [&](const fs::path& tmp) {
     model::save_pretrained(t.policy, tmp);
     copy_tokenizer_files(t.tokenizer_dir, tmp);
@@ -316,7 +320,7 @@ fs::path write_trainer_checkpoint(TrainerImpl& t) {
     save_rng_state(tmp / "rng_state.pt");
     write_file_atomic(tmp / "dpok_config.yaml", t.config.to_yaml_string());
     // Written last: its presence marks a complete checkpoint (list_checkpoints).
-    write_file_atomic(tmp / "trainer_state.json", state.dump(2));
+    write_trainer_state(tmp, state);
   };
   return write_checkpoint(t.output_dir, t.global_step, write, t.config.save_total_limit);
 }

@@ -1,13 +1,15 @@
-// Device, dtype and thread-count parsing.
+// Device, dtype and thread-count parsing, process settings, the exit-code mapping.
 #include "dpok/core/torch/runtime.h"
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
-#include <unistd.h>
+#include <c10/util/Exception.h>
 
 #include <cstdlib>
+#include <new>
+#include <ostream>
 #include <thread>
 
 #if defined(__GLIBC__)
@@ -55,15 +57,58 @@ c10::Device parse_device(const std::string& name) {
   }
 }
 
-void configure_process(char** argv) {
+namespace {
+
+// Runs from the executable's .preinit_array: after the C library is set up, before the
+// constructors of the shared libraries, among them libgomp's, which reads OMP_WAIT_POLICY. glibc's
+// __libc_start_main then points `environ` back at the block the kernel passed, so the variable
+// set here never reaches main() or the environment of child processes
+// (Runtime.WaitPolicyIsNotLeftInTheEnvironment).
+void set_openmp_wait_policy(int /*argc*/, char** /*argv*/, char** /*envp*/) {
+  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
+}
+
+}  // namespace
+
+// Named and external so that the build can make every program linking dpok_torchcore keep it
+// (CMakeLists.txt, --undefined), also those that call nothing else in this file.
+extern "C" {
+[[gnu::section(".preinit_array"),
+  gnu::used]] void (*dpok_preinit_openmp_wait_policy)(int, char**, char**) = set_openmp_wait_policy;
+}
+
+void configure_process() {
 #if defined(__GLIBC__)
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's ceiling for this setting
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
 #endif
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
-  execv("/proc/self/exe", argv);
-  // Only reached when exec failed (no /proc): carry on, merely slower.
+}
+
+int report_exception(const std::exception_ptr& error, std::ostream& out) {
+  constexpr const char* kBug =
+      "dpok: internal error (a bug in dpok; please report it with the command line): ";
+  constexpr const char* kOutOfMemory =
+      "dpok: error: out of memory; reduce the batch size, max_length or the model size";
+  try {
+    std::rethrow_exception(error);
+  } catch (const InternalError& e) {
+    out << kBug << e.what() << "\n";
+    return kExitInternal;
+  } catch (const Error& e) {
+    out << "dpok: error: " << e.what() << "\n";
+    return kExitUserError;
+  } catch (const std::bad_alloc&) {
+    out << kOutOfMemory << "\n";
+    return kExitUserError;
+  } catch (const c10::OutOfMemoryError& e) {
+    out << kOutOfMemory << " (" << e.what_without_backtrace() << ")\n";
+    return kExitUserError;
+  } catch (const std::exception& e) {
+    out << kBug << e.what() << "\n";
+  } catch (...) {
+    out << kBug << "an exception of unknown type\n";
+  }
+  return kExitInternal;
 }
 
 void init_threads(int threads) {

@@ -1,9 +1,12 @@
-// Runtime choices made once and passed down: device, dtype, thread count (style.md rule 16).
+// Runtime choices made once and passed down: device, dtype, thread count (style.md rule 16); the
+// process-wide CPU settings; the mapping of an exception that reaches main() to an exit code.
 #pragma once
 
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include <exception>
+#include <iosfwd>
 #include <string>
 
 namespace dpok {
@@ -18,17 +21,38 @@ std::string dtype_name(c10::ScalarType dtype);
 // "cpu", "cuda", "cuda:N", or "auto" (CUDA when available). Throws ConfigError.
 c10::Device parse_device(const std::string& name);
 
-// Process-wide settings for CPU speed; call first thing in main(), before any thread exists.
-// - OpenMP idle policy. ATen's OpenMP workers busy-wait after each parallel region while
-//   OpenBLAS's own pthreads run the matrix products, so on few cores the two pools fight for the
-//   CPU (docs/benchmarks.md: about +40% forward and training-step throughput on 2 cores with
-//   passive waiting). libgomp reads OMP_WAIT_POLICY once, when it is loaded before main(), so
-//   when the variable is unset this re-executes the program once with OMP_WAIT_POLICY=PASSIVE.
-//   A value the user set is respected. `argv` is main's, null-terminated.
-// - glibc malloc. Activation-sized blocks (up to 32 MiB) stay on the heap and free memory is
-//   returned to the system only above 1 GiB, instead of mmap/munmap per tensor per step, whose
-//   page faults and page zeroing cost about a quarter of a forward pass.
-void configure_process(char** argv);
+// Process-wide settings for CPU speed.
+// - OpenMP idle policy, set before main(). ATen's OpenMP workers busy-wait after each parallel
+//   region while OpenBLAS's own pthreads run the matrix products, so on few cores the two pools
+//   fight for the CPU (docs/benchmarks.md, "model": about +40% forward and training-step
+//   throughput on 2 cores with passive waiting). libgomp reads OMP_WAIT_POLICY in its
+//   constructor, before main(), so every program linking this file sets it to PASSIVE from its
+//   .preinit_array, which runs before any library's constructor, unless the variable is already
+//   set (a user's value is respected). No re-execution, and nothing is left in the environment
+//   that child processes inherit.
+// - glibc malloc, set by configure_process(): call it first thing in main(), before any thread
+//   exists. Activation-sized blocks (up to 32 MiB) stay on the heap and free memory is returned
+//   to the system only above 1 GiB, instead of mmap/munmap per tensor per step, whose page
+//   faults and page zeroing cost about a quarter of a forward pass.
+void configure_process();
+
+// Exit codes of the `dpok` command line (README, "Exit status").
+enum ExitCode : int {
+  kExitUserError = 1,  // dpok::Error: a file, configuration or value the user can fix
+  kExitUsage = 2,      // the command line itself does not parse (unknown flag, missing argument)
+  kExitInternal = 70,  // EX_SOFTWARE (sysexits.h): a bug in dpok
+};
+
+// main()'s last resort: writes one line about `error` to `out` and returns the exit code it maps
+// to:
+//   InternalError        "dpok: internal error (a bug in dpok; please ...)"    kExitInternal
+//   other dpok::Error    "dpok: error: <what>"                                 kExitUserError
+//   host or device OOM   "dpok: error: out of memory; reduce ..."              kExitUserError
+//   anything else        "dpok: internal error (a bug in dpok; please ...)"    kExitInternal
+// Anything else is a library exception (yaml-cpp, nlohmann::json, c10::Error) that escaped: dpok
+// converts those into dpok::Error where it reads the input, so one that reaches main() is a
+// missing conversion, a bug too.
+int report_exception(const std::exception_ptr& error, std::ostream& out);
 
 // Sets LibTorch's intra-op threads: `threads` > 0, else DPOK_THREADS, else all cores.
 // (Debian's LibTorch defaulted to one thread on these machines; notes.md.)
