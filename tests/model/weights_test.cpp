@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dpok/core/error.h"
+#include "support/testing.h"
 
 namespace dpok::model {
 namespace {
@@ -23,15 +24,9 @@ TEST(Weights, ViewToTensorHandlesUnalignedData) {
   load_parameter(param, view, "buffer");
   EXPECT_EQ(param[1][2].item<float>(), 6.0f);
   auto wrong = at::zeros({3, 2});
-  try {
-    load_parameter(wrong, view, "buffer.safetensors");
-    FAIL() << "expected FormatError";
-  } catch (const FormatError& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find("buffer.safetensors"), std::string::npos);
-    EXPECT_NE(message.find("'w'"), std::string::npos);
-    EXPECT_NE(message.find("[2, 3]"), std::string::npos);
-  }
+  EXPECT_TRUE(::dpok::testing::throws_with<FormatError>(
+      [&] { load_parameter(wrong, view, "buffer.safetensors"); },
+      {"buffer.safetensors", "'w'", "[2, 3]"}));
 }
 
 TEST(Weights, RopePermutationMatchesDefinitionAndInverts) {

@@ -5,18 +5,14 @@
 #include <string>
 
 #include "dpok/core/error.h"
+#include "support/testing.h"
 
 namespace dpok::objective {
 namespace {
 
 // Runs validate() and returns the ConfigError text ("" when it passes).
 std::string error_of(const ObjectiveConfig& config) {
-  try {
-    config.validate();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return ::dpok::testing::error_of<ConfigError>([&] { config.validate(); });
 }
 
 void expect_error(const ObjectiveConfig& config, const std::string& fragment) {

@@ -8,10 +8,12 @@
 
 #include "dpok/core/error.h"
 #include "gradcheck.h"
+#include "support/testing.h"
 
 namespace dpok::objective {
 namespace {
 
+using ::dpok::testing::throws_with;
 using testing::all_finite;
 using testing::expect_gradients_match;
 using testing::leaf;
@@ -61,15 +63,22 @@ double reference_loss(LossType type, const Pair& x, double beta, double eps, dou
     }
     case LossType::kSft:
       return x.nll;
+    case LossType::kAot:  // not per pair (the batch is sorted): see the Aot tests
+    case LossType::kAotUnpaired:
+      break;
   }
   return NAN;
 }
 
 const std::vector<LossType> kAllLosses = {
-    LossType::kSigmoid,     LossType::kRobust,  LossType::kHinge,   LossType::kIpo,
-    LossType::kSigmoidNorm, LossType::kExoPair, LossType::kNcaPair, LossType::kBcoPair,
-    LossType::kSppoHard,    LossType::kApoZero, LossType::kApoDown, LossType::kDiscopop,
-    LossType::kSft};
+    LossType::kSigmoid,     LossType::kRobust,  LossType::kHinge,      LossType::kIpo,
+    LossType::kSigmoidNorm, LossType::kExoPair, LossType::kNcaPair,    LossType::kBcoPair,
+    LossType::kSppoHard,    LossType::kApoZero, LossType::kApoDown,    LossType::kDiscopop,
+    LossType::kSft,         LossType::kAot,     LossType::kAotUnpaired};
+
+bool sorts_the_batch(LossType type) {
+  return type == LossType::kAot || type == LossType::kAotUnpaired;
+}
 
 struct Batch {
   LossTerms terms;
@@ -88,6 +97,8 @@ Batch random_batch(int64_t b, bool with_margin, uint64_t seed) {
   t.chosen_lengths = at::randint(1, 40, {b}, at::kLong);
   t.rejected_lengths = at::randint(1, 40, {b}, at::kLong);
   t.chosen_nll = at::rand({b}, at::kDouble) * 4;
+  t.policy_logratios = at::randn({b}, at::kDouble) * 3;
+  t.ref_logratios = at::randn({b}, at::kDouble) * 3;
   if (with_margin) t.margin = at::randn({b}, at::kDouble) * 0.3;
   for (int64_t i = 0; i < b; ++i) {
     batch.pairs.push_back(
@@ -101,6 +112,7 @@ Batch random_batch(int64_t b, bool with_margin, uint64_t seed) {
 
 TEST(Losses, EachLossMatchesClosedFormInFp64) {
   for (const LossType type : kAllLosses) {
+    if (sorts_the_batch(type)) continue;
     for (const bool with_margin : {false, true}) {
       if (with_margin && !loss_takes_margin(type)) continue;
       const Batch batch = random_batch(32, with_margin, 7);
@@ -145,29 +157,56 @@ TEST(Losses, PolicyEqualToReferenceGivesLogTwo) {
   for (int64_t i = 0; i < 8; ++i) EXPECT_DOUBLE_EQ(loss[i].item<double>(), std::log(2.0));
 }
 
-TEST(Losses, CombinationIsTheWeightedSum) {
-  const Batch batch = random_batch(16, false, 11);
+// Hand-computed: policy log-ratios ℓθ(y⁺) − ℓθ(y⁻) = [2, −3, 0.5] sort to [−3, 0.5, 2], the
+// reference's [−1, 1, 0] to [−1, 0, 1]; δ = [−2, 0.5, 1], z = β·δ = [−1, 0.25, 0.5] at β = 0.5.
+TEST(Losses, AotComparesTheSortedLogRatios) {
+  const auto policy = at::tensor({2.0, -3.0, 0.5}, at::kDouble);
+  const auto ref = at::tensor({-1.0, 1.0, 0.0}, at::kDouble);
+  const double z[3] = {-1.0, 0.25, 0.5};
+  for (const double eps : {0.0, 0.1}) {
+    const auto loss = aot_loss(policy, ref, 0.5, eps);
+    ASSERT_EQ(loss.sizes(), at::IntArrayRef({3}));
+    for (int64_t i = 0; i < 3; ++i) {
+      const double want =
+          (1 - eps) * std::log1p(std::exp(-z[i])) + eps * std::log1p(std::exp(z[i]));
+      EXPECT_NEAR(loss[i].item<double>(), want, 1e-14) << "eps " << eps << " rank " << i;
+    }
+  }
+  // Unsorted, the same pairs give DPO's z = β·[3, −4, 0.5]: sorting is what aot adds.
+  const auto dpo = sigmoid_loss((policy - ref) * 0.5);
+  EXPECT_GT(std::abs(dpo.mean().item<double>() - aot_loss(policy, ref, 0.5).mean().item<double>()),
+            0.1);
+  // The batch is a set: permuting its pairs changes nothing.
+  const auto order = at::tensor({2, 0, 1}, at::kLong);
+  EXPECT_TRUE(at::equal(aot_loss(policy.index_select(0, order), ref.index_select(0, order), 0.5),
+                        aot_loss(policy, ref, 0.5)));
+  // Through the dispatcher, from the terms the Objective fills.
+  LossTerms t;
+  t.chosen_scores = t.rejected_scores = at::zeros({3}, at::kDouble);
+  t.policy_logratios = policy;
+  t.ref_logratios = ref;
   LossOptions options;
-  const auto rpo =
-      combined_loss({{LossType::kSigmoid, 1.0}, {LossType::kSft, 0.2}}, batch.terms, options);
-  for (int64_t i = 0; i < 16; ++i) {
-    const double want =
-        reference_loss(LossType::kSigmoid, batch.pairs[i], 0.1, 0, 0.05) + 0.2 * batch.pairs[i].nll;
-    EXPECT_NEAR(rpo[i].item<double>(), want, 1e-12);
+  options.beta = 0.5;
+  EXPECT_TRUE(at::equal(preference_loss(LossType::kAot, t, options), aot_loss(policy, ref, 0.5)));
+}
+
+// Hand-computed: r⁺ = [0.3, −1.2, 2] sorts to [−1.2, 0.3, 2], r⁻ = [1, −0.5, −2] to [−2, −0.5, 1];
+// δ = [0.8, 0.8, 1], z = [0.4, 0.4, 0.5] at β = 0.5.
+TEST(Losses, AotUnpairedComparesSortedChosenWithSortedRejected) {
+  LossTerms t;
+  t.chosen_logratios = at::tensor({0.3, -1.2, 2.0}, at::kDouble);
+  t.rejected_logratios = at::tensor({1.0, -0.5, -2.0}, at::kDouble);
+  t.chosen_scores = t.chosen_logratios;
+  t.rejected_scores = t.rejected_logratios;
+  LossOptions options;
+  options.beta = 0.5;
+  options.label_smoothing = 0.2;
+  const auto loss = preference_loss(LossType::kAotUnpaired, t, options);
+  const double z[3] = {0.4, 0.4, 0.5};
+  for (int64_t i = 0; i < 3; ++i) {
+    const double want = 0.8 * std::log1p(std::exp(-z[i])) + 0.2 * std::log1p(std::exp(z[i]));
+    EXPECT_NEAR(loss[i].item<double>(), want, 1e-14) << "rank " << i;
   }
-  const auto three =
-      combined_loss({{LossType::kHinge, 0.5}, {LossType::kIpo, 2.0}, {LossType::kApoZero, 1.5}},
-                    batch.terms, options);
-  for (int64_t i = 0; i < 16; ++i) {
-    const auto& x = batch.pairs[i];
-    const double want = 0.5 * reference_loss(LossType::kHinge, x, 0.1, 0, 0.05) +
-                        2.0 * reference_loss(LossType::kIpo, x, 0.1, 0, 0.05) +
-                        1.5 * reference_loss(LossType::kApoZero, x, 0.1, 0, 0.05);
-    EXPECT_NEAR(three[i].item<double>(), want, 1e-10 * (1 + std::abs(want)));
-  }
-  // A single unit weight is bit-identical to the loss itself.
-  EXPECT_TRUE(at::equal(combined_loss({{LossType::kSigmoid, 1.0}}, batch.terms, options),
-                        preference_loss(LossType::kSigmoid, batch.terms, options)));
 }
 
 TEST(Losses, GradientsMatchFiniteDifferences) {
@@ -175,10 +214,13 @@ TEST(Losses, GradientsMatchFiniteDifferences) {
     const bool with_margin = loss_takes_margin(type);
     Batch batch = random_batch(4, with_margin, 5);
     auto& t = batch.terms;
-    std::vector<at::Tensor> leaves = {
-        t.chosen_scores = leaf(t.chosen_scores), t.rejected_scores = leaf(t.rejected_scores),
-        t.chosen_logratios = leaf(t.chosen_logratios),
-        t.rejected_logratios = leaf(t.rejected_logratios), t.chosen_nll = leaf(t.chosen_nll)};
+    std::vector<at::Tensor> leaves = {t.chosen_scores = leaf(t.chosen_scores),
+                                      t.rejected_scores = leaf(t.rejected_scores),
+                                      t.chosen_logratios = leaf(t.chosen_logratios),
+                                      t.rejected_logratios = leaf(t.rejected_logratios),
+                                      t.chosen_nll = leaf(t.chosen_nll),
+                                      t.policy_logratios = leaf(t.policy_logratios),
+                                      t.ref_logratios = leaf(t.ref_logratios)};
     if (with_margin) leaves.push_back(t.margin = leaf(t.margin));
     LossOptions options;
     options.beta = 0.5;
@@ -201,6 +243,8 @@ TEST(Losses, FiniteForExtremeLogRatiosInFp32) {
       t.rejected_scores = with_grad(at::tensor({-1e4, 1e4, 1e4, 1e4}, at::kFloat) * sign);
       t.chosen_logratios = t.chosen_scores;
       t.rejected_logratios = t.rejected_scores;
+      t.policy_logratios = t.chosen_scores - t.rejected_scores;
+      t.ref_logratios = at::zeros({4}, at::kFloat);
       t.chosen_lengths = at::tensor({1, 3, 1000, 7});
       t.rejected_lengths = at::tensor({2, 1, 5, 9});
       t.chosen_nll = at::full({4}, 3.0, at::kFloat);
@@ -223,25 +267,21 @@ TEST(Losses, FiniteForExtremeLogRatiosInFp32) {
 TEST(Losses, MissingTermsAndMisplacedMarginsAreReported) {
   Batch batch = random_batch(4, false, 1);
   batch.terms.chosen_nll = at::Tensor();
-  try {
-    preference_loss(LossType::kSft, batch.terms, {});
-    FAIL() << "sft without NLL accepted";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("loss 'sft' needs chosen_nll_mean"), std::string::npos)
-        << e.what();
-  }
+  EXPECT_TRUE(throws_with<ConfigError>([&] { preference_loss(LossType::kSft, batch.terms, {}); },
+                                       {"loss 'sft' needs chosen_nll_mean"}));
   batch.terms.margin = at::zeros({4}, at::kDouble);
-  try {
-    preference_loss(LossType::kNcaPair, batch.terms, {});
-    FAIL() << "margin accepted by nca_pair";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("'nca_pair' cannot take the semantic margin"),
-              std::string::npos)
-        << e.what();
+  for (const LossType type : {LossType::kNcaPair, LossType::kAot, LossType::kAotUnpaired}) {
+    const auto fragment = fmt::format("'{}' cannot take the semantic margin", to_string(type));
+    EXPECT_TRUE(
+        throws_with<ConfigError>([&] { preference_loss(type, batch.terms, {}); }, {fragment}));
   }
   batch.terms.margin = at::Tensor();
+  batch.terms.ref_logratios = at::Tensor();
+  EXPECT_TRUE(throws_with<ConfigError>([&] { preference_loss(LossType::kAot, batch.terms, {}); },
+                                       {"loss 'aot' needs reference log-ratios"}));
   batch.terms.chosen_lengths = at::Tensor();
-  EXPECT_THROW(preference_loss(LossType::kIpo, batch.terms, {}), ConfigError);
+  EXPECT_TRUE(throws_with<ConfigError>([&] { preference_loss(LossType::kIpo, batch.terms, {}); },
+                                       {"loss 'ipo' needs chosen_lengths"}));
 }
 
 }  // namespace

@@ -11,19 +11,23 @@
 #include "dpok/objective/semantic.h"
 #include "dpok/objective/token_penalty.h"
 #include "gradcheck.h"
+#include "support/testing.h"
 
 namespace dpok::objective {
 namespace {
 
+using ::dpok::testing::throws_with;
 using testing::all_finite;
 using testing::expect_gradients_match;
 using testing::leaf;
 using testing::with_grad;
 
-const std::vector<std::string> kKernelNames = {"linear",   "rbf",         "polynomial",
-                                               "spectral", "mahalanobis", "hmk"};
-const std::vector<std::string> kPenaltyNames = {
-    "kl", "reverse_kl", "js", "hellinger", "bhattacharyya", "renyi", "tv", "wasserstein"};
+// Every kernel, from the objective's own name table, so a new kernel is tested here unasked.
+std::vector<std::string> kernel_names() {
+  std::vector<std::string> names;
+  for (const KernelType type : all_kernel_types()) names.push_back(to_string(type));
+  return names;
+}
 
 PairInputs random_inputs(int64_t b, int64_t d, uint64_t seed) {
   at::manual_seed(seed);
@@ -47,37 +51,168 @@ Objective make(const ObjectiveConfig& config, int64_t dim = 4) {
   return objective;
 }
 
+at::Tensor plain_dpo(const PairInputs& in, double beta = 0.1) {
+  return dpo_loss(in.policy_chosen_logps, in.policy_rejected_logps, in.ref_chosen_logps,
+                  in.ref_rejected_logps, beta)
+      .mean();
+}
+
+// With γ = 0 no kernel is built and α = 0 computes no penalty, whatever their settings: one case
+// covers the path (the hybrid path is tested below, where a kernel exists).
 TEST(Objective, GammaAndAlphaZeroReproducePlainDpoBitForBit) {
   const auto in = random_inputs(8, 4, 0);
-  const auto plain = dpo_loss(in.policy_chosen_logps, in.policy_rejected_logps, in.ref_chosen_logps,
-                              in.ref_rejected_logps, 0.1)
-                         .mean();
-  for (const auto& kernel : kKernelNames) {
-    for (const auto& divergence : kPenaltyNames) {
-      ObjectiveConfig config;
-      config.kernel = kernel;
-      config.penalty_divergence = divergence;
-      auto objective = make(config);
-      EXPECT_FALSE(objective->needs_embeddings());
-      EXPECT_FALSE(objective->needs_token_penalty());
-      EXPECT_TRUE(objective->kernel_parameters().empty());
-      const auto out = objective->forward(in);
-      EXPECT_TRUE(at::equal(out.loss, plain)) << kernel << "/" << divergence;
+  ObjectiveConfig config;
+  config.kernel = "hmk";
+  config.penalty_divergence = "wasserstein";
+  auto objective = make(config);
+  EXPECT_FALSE(objective->needs_embeddings());
+  EXPECT_FALSE(objective->needs_token_penalty());
+  EXPECT_TRUE(objective->kernel_parameters().empty());
+  EXPECT_TRUE(at::equal(objective->forward(in).loss, plain_dpo(in)));
+}
+
+// γ > 0 with identical chosen and rejected embeddings: both log-kernels come from the same
+// operations on the same values, so m = log K(x, e⁺) − log K(x, e⁻) is exactly +0, γ·m is +0,
+// and z = β·Δ + 0 (logit placement) or loss − 0 (additive) is bit-identical to plain DPO. Any
+// kernel bug that leaks into the loss (a margin of the wrong shape that broadcasts, a bandwidth
+// or parameter that differs between the two sides, a term added outside the margin) breaks the
+// equality. The HMK entropy regulariser is a separate term, not a margin (at η = 0 it is 0 only up
+// to the rounding of log 2 − H), so it is switched off here and tested in hmk_test.
+TEST(Objective, HybridWithIdenticalCompletionEmbeddingsIsPlainDpoBitForBit) {
+  auto in = random_inputs(8, 4, 11);
+  in.rejected_embedding = in.chosen_embedding.clone();
+  const auto plain = plain_dpo(in);
+  for (const auto& kernel : kernel_names()) {
+    for (const std::string placement : {"logit", "additive"}) {
+      for (const bool learned_median : {false, true}) {
+        ObjectiveConfig config;
+        config.gamma = 0.3;
+        config.kernel = kernel;
+        config.placement = placement;
+        config.hmk_entropy_weight = 0.0;
+        config.kernel_options.learn = learned_median;
+        config.kernel_options.sigma_median = learned_median;
+        const auto out = make(config)->forward(in);
+        const std::string what = kernel + "/" + placement + (learned_median ? "/learned" : "");
+        EXPECT_TRUE(at::equal(out.loss, plain)) << what;
+        EXPECT_EQ(out.metrics.at("semantic/margin").item<double>(), 0.0) << what;
+      }
     }
   }
 }
 
-TEST(Objective, PolicyEqualToReferenceGivesLogTwoForEveryKernelAtGammaZero) {
+// log K(u, v) at the default kernel options, written from objective.md §4/§5 (u, v [d], fp64).
+double closed_form_log_kernel(const std::string& kernel, const at::Tensor& u, const at::Tensor& v) {
+  const double dot = (u * v).sum().item<double>();
+  const double d2 = (u - v).square().sum().item<double>();
+  if (kernel == "linear") return dot;                          // τ = 1
+  if (kernel == "rbf") return -d2 / 2;                         // σ = 1
+  if (kernel == "polynomial") return 2 * std::log(dot + 1.0);  // c = 1, p = 2
+  if (kernel == "spectral") {  // ω = {0.5, 1, 2}/σ², uniform weights
+    return std::log((std::exp(-0.5 * d2) + std::exp(-d2) + std::exp(-2 * d2)) / 3);
+  }
+  if (kernel == "mahalanobis") return -0.5 * (1 + 1e-4) * d2;  // L = I, ε = 1e-4
+  if (kernel == "hmk") {  // all η = 0: each of the four components weighs ¼
+    double k = 0;
+    for (const char* part : {"rbf", "polynomial", "spectral", "mahalanobis"}) {
+      k += 0.25 * std::exp(closed_form_log_kernel(part, u, v));
+    }
+    return std::log(k);
+  }
+  ADD_FAILURE() << "no closed form for kernel '" << kernel << "': add it here";
+  return NAN;
+}
+
+// Each pair alone (B = 1), so the logged semantic/margin is that pair's m, and the loss pins how
+// γ·m enters the logit. Kernels keep their hyper-parameters in fp32 (−log 3 for the spectral
+// weights, softplus⁻¹ of the learned HMK components' values), hence the 1e-6 tolerance; a kernel
+// bug moves m by far more.
+TEST(Objective, SemanticMarginOfEveryKernelMatchesItsClosedForm) {
+  constexpr double kTol = 1e-6;
+  for (const auto& kernel : kernel_names()) {
+    for (uint64_t seed = 0; seed < 4; ++seed) {
+      const auto in = random_inputs(1, 5, 20 + seed);
+      ObjectiveConfig config;
+      config.gamma = 0.3;
+      config.kernel = kernel;
+      const auto out = make(config, 5)->forward(in);
+      const auto unit = [](const at::Tensor& e) { return e[0] / e[0].norm(); };
+      const auto x = unit(in.prompt_embedding);
+      const double m = closed_form_log_kernel(kernel, x, unit(in.chosen_embedding)) -
+                       closed_form_log_kernel(kernel, x, unit(in.rejected_embedding));
+      EXPECT_NEAR(out.metrics.at("semantic/margin").item<double>(), m, kTol * (1 + std::abs(m)))
+          << kernel << " seed " << seed;
+      const double h = ((in.policy_chosen_logps - in.ref_chosen_logps) -
+                        (in.policy_rejected_logps - in.ref_rejected_logps))
+                           .item<double>();
+      EXPECT_NEAR(out.loss.item<double>(), std::log1p(std::exp(-(0.1 * h + 0.3 * m))), kTol)
+          << kernel << " seed " << seed;
+    }
+  }
+}
+
+TEST(Objective, PolicyEqualToReferenceGivesLogTwo) {
   auto in = random_inputs(6, 4, 1);
   in.ref_chosen_logps = in.policy_chosen_logps.clone();
   in.ref_rejected_logps = in.policy_rejected_logps.clone();
-  for (const auto& kernel : kKernelNames) {
-    ObjectiveConfig config;
-    config.kernel = kernel;
-    const auto out = make(config)->forward(in);
-    EXPECT_DOUBLE_EQ(out.loss.item<double>(), std::log(2.0)) << kernel;
-    EXPECT_DOUBLE_EQ(out.metrics.at("rewards/margins").item<double>(), 0.0);
-  }
+  const auto out = make(ObjectiveConfig{})->forward(in);
+  EXPECT_DOUBLE_EQ(out.loss.item<double>(), std::log(2.0));
+  EXPECT_DOUBLE_EQ(out.metrics.at("rewards/margins").item<double>(), 0.0);
+}
+
+// loss_type + loss_weights: Σ_i w_i·loss_i per pair, each term from its §1 formula.
+TEST(Objective, LossCombinationIsTheWeightedSumOfItsTerms) {
+  const auto in = random_inputs(8, 4, 12);
+  ObjectiveConfig config;
+  config.losses = {{"hinge", 0.5}, {"ipo", 2.0}, {"apo_zero", 1.5}};
+  const auto out = make(config)->forward(in);
+  const auto rc = in.policy_chosen_logps - in.ref_chosen_logps;
+  const auto rr = in.policy_rejected_logps - in.ref_rejected_logps;
+  const auto hinge = at::relu(1 - 0.1 * (rc - rr));
+  const auto dbar =
+      rc / in.chosen_lengths.to(at::kDouble) - rr / in.rejected_lengths.to(at::kDouble);
+  const auto ipo = (dbar - 1 / (2 * 0.1)).square();
+  const auto apo_zero = (1 - at::sigmoid(0.1 * rc)) + at::sigmoid(0.1 * rr);
+  const auto want = (0.5 * hinge + 2.0 * ipo + 1.5 * apo_zero).mean().item<double>();
+  EXPECT_NEAR(out.loss.item<double>(), want, 1e-12 * (1 + std::abs(want)));
+  EXPECT_NEAR(out.metrics.at("loss/ipo").item<double>(), ipo.mean().item<double>(), 1e-12);
+}
+
+TEST(Objective, AotSortsTheBatchsLogRatios) {
+  const auto in = random_inputs(8, 4, 13);
+  ObjectiveConfig config;
+  config.losses = {{"aot", 1.0}};
+  const auto want = aot_loss(in.policy_chosen_logps - in.policy_rejected_logps,
+                             in.ref_chosen_logps - in.ref_rejected_logps, 0.1)
+                        .mean();
+  EXPECT_TRUE(at::equal(make(config)->forward(in).loss, want));
+  config.losses = {{"aot_unpaired", 1.0}};
+  const auto unpaired = aot_unpaired_loss(in.policy_chosen_logps - in.ref_chosen_logps,
+                                          in.policy_rejected_logps - in.ref_rejected_logps, 0.1)
+                            .mean();
+  EXPECT_TRUE(at::equal(make(config)->forward(in).loss, unpaired));
+}
+
+// WPO: TRL multiplies every loss term of a pair by its (detached) weight before the mean.
+TEST(Objective, WpoPairWeightsScaleEveryTermOfThePair) {
+  auto in = random_inputs(4, 4, 14);
+  in.pair_weights = leaf(at::tensor({0.5, 1.0, 0.25, 2.0}, at::kDouble));
+  in.policy_chosen_logps = leaf(in.policy_chosen_logps);
+  ObjectiveConfig config;
+  config.losses = {{"sigmoid", 1.0}, {"sft", 0.2}};
+  const auto out = make(config)->forward(in);
+  const auto sigmoid = dpo_loss(in.policy_chosen_logps, in.policy_rejected_logps,
+                                in.ref_chosen_logps, in.ref_rejected_logps, 0.1);
+  // sft is the batch's token-mean NLL of the chosen completions (chosen_token_nll), one value for
+  // every pair.
+  const auto nll = chosen_token_nll(in.policy_chosen_logps, in.chosen_lengths);
+  const auto want = (in.pair_weights * (sigmoid + 0.2 * nll)).mean();
+  EXPECT_NEAR(out.loss.item<double>(), want.item<double>(), 1e-12);
+  out.loss.backward();
+  EXPECT_FALSE(in.pair_weights.grad().defined());  // weights are constants of the step
+  config.losses = {{"aot", 1.0}};
+  EXPECT_TRUE(throws_with<ConfigError>([&] { make(config)->forward(in); },
+                                       {"use_weighting", "loss 'aot'"}));
 }
 
 TEST(Objective, MetricsFollowTrlDefinitions) {
@@ -224,7 +359,7 @@ TEST(Objective, TokenPenaltyIsAddedWithAlpha) {
 }
 
 TEST(Objective, GradientsMatchFiniteDifferencesForEveryKernel) {
-  for (const auto& kernel : kKernelNames) {
+  for (const auto& kernel : kernel_names()) {
     auto in = random_inputs(3, 3, 7);
     in.policy_chosen_logps = leaf(in.policy_chosen_logps * 0.05);
     in.policy_rejected_logps = leaf(in.policy_rejected_logps * 0.05);
@@ -246,7 +381,7 @@ TEST(Objective, GradientsMatchFiniteDifferencesForEveryKernel) {
 }
 
 TEST(Objective, ExtremeInputsStayFiniteInFp32) {
-  for (const auto& kernel : kKernelNames) {
+  for (const auto& kernel : kernel_names()) {
     for (const std::string divergence : {"reverse_kl", "forward_kl", "js", "alpha"}) {
       PairInputs in;
       in.policy_chosen_logps = with_grad(at::tensor({1e4f, -1e4f, 0.f}));
@@ -275,13 +410,8 @@ TEST(Objective, InputAndConfigurationErrorsAreReported) {
   ObjectiveConfig config;
   config.gamma = 0.1;
   config.kernel = "mahalanobis";
-  try {
-    Objective objective(config, 0);
-    FAIL() << "mahalanobis without dimension accepted";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("kernel 'mahalanobis' needs the embedding dimension"),
-              std::string::npos);
-  }
+  EXPECT_TRUE(throws_with<ConfigError>([&] { Objective(config, 0); },
+                                       {"kernel 'mahalanobis' needs the embedding dimension"}));
   config.losses = {{"bco_pair", 1.0}};
   EXPECT_THROW(Objective(config, 4), ConfigError);
   config = {};
@@ -289,15 +419,9 @@ TEST(Objective, InputAndConfigurationErrorsAreReported) {
   auto objective = make(config);
   auto in = random_inputs(4, 4, 8);
   in.chosen_embedding = at::Tensor();
-  try {
-    objective->forward(in);
-    FAIL() << "missing embedding accepted";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("gamma > 0 needs PairInputs.chosen_embedding as [B = 4, "
-                                         "d]; got none"),
-              std::string::npos)
-        << e.what();
-  }
+  EXPECT_TRUE(throws_with<ConfigError>(
+      [&] { objective->forward(in); },
+      {"gamma > 0 needs PairInputs.chosen_embedding as [B = 4, d]; got none"}));
   in = random_inputs(4, 4, 8);
   in.ref_rejected_logps = at::zeros({3}, at::kDouble);
   EXPECT_THROW(objective->forward(in), ConfigError);

@@ -1,4 +1,5 @@
-// Test support: where the shared assets live, and how a test reacts when they are absent.
+// Test support: where the shared assets live, how a test reacts when they are absent, and the
+// one way tests check that code throws a given error with a given message.
 //
 // Assets are found through DPOK_ASSETS (default: ../shared/assets next to the checkout).
 // Outside CI a test whose asset is missing is skipped with a message naming it; under CI
@@ -8,7 +9,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <initializer_list>
 #include <string>
+#include <string_view>
+#include <utility>
+
+#include "dpok/core/error.h"
 
 namespace dpok::testing {
 
@@ -34,6 +40,40 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The message of the E that fn() throws, or "" when it returns normally. Any other exception
+// propagates, so a wrong error type fails the test instead of passing as "no error".
+template <typename E = ::dpok::Error, typename Fn>
+std::string error_of(Fn&& fn) {
+  try {
+    std::forward<Fn>(fn)();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Success when fn() throws an E whose message contains every fragment; otherwise a failure that
+// says what happened instead. Use as EXPECT_TRUE(throws_with<ConfigError>([&] { ... }, {"key"})),
+// so a failure points at the caller's line.
+template <typename E = ::dpok::Error, typename Fn>
+::testing::AssertionResult throws_with(Fn&& fn, std::initializer_list<std::string_view> fragments) {
+  try {
+    std::forward<Fn>(fn)();
+  } catch (const E& e) {
+    const std::string_view message = e.what();
+    for (const auto fragment : fragments) {
+      if (message.find(fragment) == std::string_view::npos) {
+        return ::testing::AssertionFailure()
+               << "message '" << message << "' lacks '" << fragment << "'";
+      }
+    }
+    return ::testing::AssertionSuccess();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "threw another error type: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "did not throw";
+}
 
 }  // namespace dpok::testing
 

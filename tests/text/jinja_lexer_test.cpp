@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "dpok/core/error.h"
+#include "support/testing.h"
 
 namespace dpok::text::jinja {
 namespace {
@@ -67,12 +68,7 @@ TEST(JinjaLexer, ClosingBracesInsideBracketsDoNotEndTheTag) {
 
 TEST(JinjaLexer, ErrorsNameLineAndColumn) {
   auto message = [](const std::string& source) {
-    try {
-      tokenize(source);
-    } catch (const FormatError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    return ::dpok::testing::error_of<FormatError>([&] { tokenize(source); });
   };
   EXPECT_EQ(message("x\n  {{ a ) }}"), "[chat_template] line 2, column 8: unexpected ')'");
   EXPECT_EQ(message("{{ [1, 2) }}"),

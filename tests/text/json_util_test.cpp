@@ -4,19 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "dpok/core/error.h"
+#include "support/testing.h"
 
 namespace dpok::text {
 namespace {
 
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ::dpok::testing::error_of;
 
 TEST(JsonUtil, ErrorsNamePathAndTypes) {
   const JsonPath root{"tokenizer.json", ""};

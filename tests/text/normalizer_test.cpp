@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "dpok/core/error.h"
+#include "support/testing.h"
 
 namespace dpok::text {
 namespace {
@@ -39,15 +40,11 @@ TEST(Normalizer, Each) {
 }
 
 TEST(Normalizer, Errors) {
-  try {
-    run({{"type", "Sequence"}, {"normalizers", {{{"type", "Precompiled"}}}}}, "x");
-    FAIL();
-  } catch (const UnsupportedError& e) {
-    EXPECT_NE(std::string(e.what()).find(
-                  "tokenizer.json at /normalizer/normalizers/0: normalizer type \"Precompiled\""),
-              std::string::npos)
-        << e.what();
-  }
+  EXPECT_TRUE(::dpok::testing::throws_with<UnsupportedError>(
+      [&] {
+        run({{"type", "Sequence"}, {"normalizers", {{{"type", "Precompiled"}}}}}, "x");
+      },
+      {"tokenizer.json at /normalizer/normalizers/0: normalizer type \"Precompiled\""}));
   EXPECT_THROW(run({{"type", "Prepend"}}, "x"), FormatError);
   EXPECT_THROW(run({{"type", "Replace"}, {"pattern", {{"Regex", "("}}}, {"content", ""}}, "x"),
                FormatError);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "dpok/core/error.h"
+#include "support/testing.h"
 
 namespace dpok::text {
 namespace {
@@ -45,13 +46,9 @@ TEST(PostProcessor, Errors) {
   EXPECT_THROW(parse_post_processor(two_a, kPath), UnsupportedError);
   nlohmann::json undefined = bos_eos_template();
   undefined["special_tokens"].erase("</s>");
-  try {
-    parse_post_processor(undefined, kPath);
-    FAIL();
-  } catch (const FormatError& e) {
-    EXPECT_NE(std::string(e.what()).find("special token \"</s>\" that is not defined"),
-              std::string::npos);
-  }
+  EXPECT_TRUE(
+      ::dpok::testing::throws_with<FormatError>([&] { parse_post_processor(undefined, kPath); },
+                                                {"special token \"</s>\" that is not defined"}));
   EXPECT_THROW(parse_post_processor({{"type", "BertProcessing"}}, kPath), FormatError);
   EXPECT_THROW(parse_post_processor({{"type", "Mystery"}}, kPath), UnsupportedError);
 }

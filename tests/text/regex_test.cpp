@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "dpok/core/error.h"
+#include "support/testing.h"
 
 namespace dpok::text {
 namespace {
@@ -37,15 +38,9 @@ TEST(Regex, LongWhitespaceRunsDoNotOverflow) {
 }
 
 TEST(Regex, BadPatternNamesWhere) {
-  try {
-    Regex bad("(?<", "tokenizer.json at /pre_tokenizer/pattern/Regex");
-    FAIL();
-  } catch (const FormatError& e) {
-    EXPECT_NE(
-        std::string(e.what()).find("tokenizer.json at /pre_tokenizer/pattern/Regex: regex /(?</"),
-        std::string::npos)
-        << e.what();
-  }
+  EXPECT_TRUE(::dpok::testing::throws_with<FormatError>(
+      [] { Regex bad("(?<", "tokenizer.json at /pre_tokenizer/pattern/Regex"); },
+      {"tokenizer.json at /pre_tokenizer/pattern/Regex: regex /(?</"}));
 }
 
 TEST(Regex, Literal) {

@@ -19,6 +19,7 @@
 namespace dpok::text {
 namespace {
 
+using ::dpok::testing::throws_with;
 using Ids = std::vector<int32_t>;
 using PieceType = SentencePieceModel::PieceType;
 const std::filesystem::path kTestDir = std::filesystem::path(__FILE__).parent_path();
@@ -65,16 +66,6 @@ SentencePieceModel parse(const std::string& bytes) {
   return SentencePieceModel(bytes, "t.model");
 }
 
-template <typename Error>
-void expect_error(const std::string& bytes, const std::string& fragment) {
-  try {
-    parse(bytes);
-    FAIL() << "expected an error mentioning " << fragment;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
 TEST(SentencePieceModel, HandBuiltBpe) {
   const SentencePieceModel model = parse(small_bpe());
   EXPECT_EQ(model.size(), 8);
@@ -111,26 +102,40 @@ TEST(SentencePieceModel, HandBuiltBpe) {
 
 TEST(SentencePieceModel, MalformedFilesNameTheOffset) {
   const std::string good = small_bpe();
-  expect_error<FormatError>(good.substr(0, good.size() - 3), "not a SentencePiece model");
-  expect_error<FormatError>("\x0a\xff\xff\xff\x0f", "overruns the enclosing message");
-  expect_error<FormatError>(std::string("\x0a\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 12),
-                            "varint longer than 10 bytes at byte 1");
-  expect_error<FormatError>(good + key(9, 3), "unsupported wire type 3");
-  expect_error<FormatError>(key(1, 0) + varint(1), "ModelProto field 1 has wire type 0");
-  expect_error<FormatError>("", "no pieces");
-  expect_error<FormatError>(good + piece("ab", 0), "piece 8 \"ab\" is already defined");
-  expect_error<FormatError>(good + piece("", 0), "piece 8 is empty");
-  expect_error<FormatError>(piece("a", 0) + bytes_field(2, int_field(3, 2)), "no unknown piece");
-  expect_error<FormatError>(good + piece("<unk2>", 0, PieceType::kUnknown), "both unknown");
-  expect_error<FormatError>(good + piece("<0x41>", 0, PieceType::kByte), "without byte_fallback");
-  expect_error<FormatError>(
-      good + bytes_field(2, int_field(35, 1)) + piece("<0x41>", 0, PieceType::kByte),
-      "256 byte pieces");
-  expect_error<FormatError>(
-      good + bytes_field(2, int_field(35, 1)) + piece("<0x4g>", 0, PieceType::kByte),
-      "expected <0xNN>");
-  expect_error<FormatError>(good + bytes_field(1, bytes_field(1, "x") + int_field(3, 9)),
-                            "piece 8 has type 9");
+  EXPECT_TRUE(throws_with<FormatError>([&] { parse(good.substr(0, good.size() - 3)); },
+                                       {"not a SentencePiece model"}));
+  EXPECT_TRUE(throws_with<FormatError>([&] { parse("\x0a\xff\xff\xff\x0f"); },
+                                       {"overruns the enclosing message"}));
+  EXPECT_TRUE(throws_with<FormatError>(
+      [&] { parse(std::string("\x0a\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 12)); },
+      {"varint longer than 10 bytes at byte 1"}));
+  EXPECT_TRUE(
+      throws_with<FormatError>([&] { parse(good + key(9, 3)); }, {"unsupported wire type 3"}));
+  EXPECT_TRUE(throws_with<FormatError>([&] { parse(key(1, 0) + varint(1)); },
+                                       {"ModelProto field 1 has wire type 0"}));
+  EXPECT_TRUE(throws_with<FormatError>([&] { parse(""); }, {"no pieces"}));
+  EXPECT_TRUE(throws_with<FormatError>([&] { parse(good + piece("ab", 0)); },
+                                       {"piece 8 \"ab\" is already defined"}));
+  EXPECT_TRUE(throws_with<FormatError>([&] { parse(good + piece("", 0)); }, {"piece 8 is empty"}));
+  EXPECT_TRUE(throws_with<FormatError>(
+      [&] { parse(piece("a", 0) + bytes_field(2, int_field(3, 2))); }, {"no unknown piece"}));
+  EXPECT_TRUE(throws_with<FormatError>(
+      [&] { parse(good + piece("<unk2>", 0, PieceType::kUnknown)); }, {"both unknown"}));
+  EXPECT_TRUE(throws_with<FormatError>([&] { parse(good + piece("<0x41>", 0, PieceType::kByte)); },
+                                       {"without byte_fallback"}));
+  EXPECT_TRUE(throws_with<FormatError>(
+      [&] {
+        parse(good + bytes_field(2, int_field(35, 1)) + piece("<0x41>", 0, PieceType::kByte));
+      },
+      {"256 byte pieces"}));
+  EXPECT_TRUE(throws_with<FormatError>(
+      [&] {
+        parse(good + bytes_field(2, int_field(35, 1)) + piece("<0x4g>", 0, PieceType::kByte));
+      },
+      {"expected <0xNN>"}));
+  EXPECT_TRUE(throws_with<FormatError>(
+      [&] { parse(good + bytes_field(1, bytes_field(1, "x") + int_field(3, 9))); },
+      {"piece 8 has type 9"}));
   // Unknown fields of every wire type are skipped.
   const std::string extra = key(7, 0) + varint(5) + key(8, 1) + std::string(8, 'x') +
                             bytes_field(9, "zz") + key(10, 5) + std::string(4, 'y');
@@ -138,10 +143,14 @@ TEST(SentencePieceModel, MalformedFilesNameTheOffset) {
 }
 
 TEST(SentencePieceModel, UnsupportedFeaturesAreRefused) {
-  expect_error<UnsupportedError>(small_bpe(bytes_field(2, "charsmap")), "precompiled charsmap");
-  expect_error<UnsupportedError>(small_bpe("", int_field(3, 3)), "model_type 3");
-  expect_error<UnsupportedError>(small_bpe("", int_field(24, 1)), "treat_whitespace_as_suffix");
-  expect_error<UnsupportedError>(small_bpe() + bytes_field(5, bytes_field(2, "x")), "denormalizer");
+  EXPECT_TRUE(throws_with<UnsupportedError>([&] { parse(small_bpe(bytes_field(2, "charsmap"))); },
+                                            {"precompiled charsmap"}));
+  EXPECT_TRUE(throws_with<UnsupportedError>([&] { parse(small_bpe("", int_field(3, 3))); },
+                                            {"model_type 3"}));
+  EXPECT_TRUE(throws_with<UnsupportedError>([&] { parse(small_bpe("", int_field(24, 1))); },
+                                            {"treat_whitespace_as_suffix"}));
+  EXPECT_TRUE(throws_with<UnsupportedError>(
+      [&] { parse(small_bpe() + bytes_field(5, bytes_field(2, "x"))); }, {"denormalizer"}));
 }
 
 // ---- Against python3-sentencepiece ----------------------------------------------------------

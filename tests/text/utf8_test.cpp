@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "dpok/core/error.h"
+#include "support/testing.h"
 
 namespace dpok::text {
 namespace {
@@ -18,13 +19,8 @@ TEST(Utf8, FindsFirstInvalidByte) {
   EXPECT_EQ(find_invalid_utf8("\xF4\x90\x80\x80"), 0u);         // > U+10FFFF
   EXPECT_EQ(find_invalid_utf8("0123456789\xF0\x9F\x98"), 10u);  // truncated
   EXPECT_EQ(find_invalid_utf8("\x80"), 0u);
-  try {
-    require_valid_utf8("ok\xFF", "test");
-    FAIL();
-  } catch (const FormatError& e) {
-    EXPECT_NE(std::string(e.what()).find("invalid UTF-8 at byte 2 of 3 (byte 0xFF)"),
-              std::string::npos);
-  }
+  EXPECT_TRUE(::dpok::testing::throws_with<FormatError>(
+      [&] { require_valid_utf8("ok\xFF", "test"); }, {"invalid UTF-8 at byte 2 of 3 (byte 0xFF)"}));
 }
 
 TEST(Utf8, LossyReplacesMaximalSubparts) {

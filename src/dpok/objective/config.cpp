@@ -35,6 +35,8 @@ constexpr NameEntry<LossType> kLossNames[] = {
     {"apo_down", LossType::kApoDown},
     {"discopop", LossType::kDiscopop},
     {"sft", LossType::kSft},
+    {"aot", LossType::kAot},
+    {"aot_unpaired", LossType::kAotUnpaired},
 };
 constexpr NameEntry<ScoreMap> kScoreMapNames[] = {
     {"reverse_kl", ScoreMap::kReverseKl},
@@ -209,6 +211,11 @@ std::string to_string(KernelType type) {
 std::string to_string(Divergence divergence) {
   return name_of(kDivergenceNames, divergence);
 }
+std::vector<KernelType> all_kernel_types() {
+  std::vector<KernelType> types;
+  for (const auto& entry : kKernelNames) types.push_back(entry.value);
+  return types;
+}
 
 bool loss_takes_margin(LossType type) {
   switch (type) {
@@ -218,6 +225,10 @@ bool loss_takes_margin(LossType type) {
     case LossType::kApoZero:
     case LossType::kApoDown:
     case LossType::kSft:
+    // aot / aot_unpaired sort the batch's log-ratios, so a loss element no longer belongs to one
+    // pair and a per-pair margin has no element to join.
+    case LossType::kAot:
+    case LossType::kAotUnpaired:
       return false;
     default:
       return true;

@@ -28,6 +28,8 @@ enum class LossType {
   kApoDown,
   kDiscopop,
   kSft,
+  kAot,
+  kAotUnpaired,
 };
 
 // §2 score maps g(r) (mode A divergences).
@@ -69,6 +71,9 @@ PenaltyOn parse_penalty_on(const std::string& name);
 std::string to_string(LossType type);
 std::string to_string(KernelType type);
 std::string to_string(Divergence divergence);
+// Every kernel of §4/§5 in name-table order, so tests and tools that loop over kernels pick up a
+// new one without a second list.
+std::vector<KernelType> all_kernel_types();
 
 // True for the losses whose per-pair logit can carry the semantic margin γ·m (§1).
 bool loss_takes_margin(LossType type);

@@ -2,6 +2,7 @@
 #include "dpok/objective/losses.h"
 
 #include <cmath>
+#include <tuple>
 
 #include "dpok/core/error.h"
 #include "dpok/objective/score_maps.h"
@@ -103,6 +104,20 @@ at::Tensor discopop_loss(const at::Tensor& z, double tau) {
   return (1.0 - modulation) * (-at::log_sigmoid(z)) + exp_part;
 }
 
+at::Tensor aot_loss(const at::Tensor& policy_logratios, const at::Tensor& ref_logratios,
+                    double beta, double label_smoothing) {
+  const auto delta = std::get<0>(policy_logratios.sort(0)) - std::get<0>(ref_logratios.sort(0));
+  return sigmoid_loss(delta * beta, label_smoothing);
+}
+
+at::Tensor aot_unpaired_loss(const at::Tensor& chosen_logratios,
+                             const at::Tensor& rejected_logratios, double beta,
+                             double label_smoothing) {
+  const auto delta =
+      std::get<0>(chosen_logratios.sort(0)) - std::get<0>(rejected_logratios.sort(0));
+  return sigmoid_loss(delta * beta, label_smoothing);
+}
+
 at::Tensor dpo_loss(const at::Tensor& policy_chosen_logps, const at::Tensor& policy_rejected_logps,
                     const at::Tensor& ref_chosen_logps, const at::Tensor& ref_rejected_logps,
                     double beta, double label_smoothing) {
@@ -150,23 +165,19 @@ at::Tensor preference_loss(LossType type, const LossTerms& t, const LossOptions&
       return apo_down_loss(t.chosen_logratios, pair_logit(t, o.beta), o.beta);
     case LossType::kDiscopop:
       return discopop_loss(pair_logit(t, o.beta), o.discopop_tau);
+    case LossType::kAot:
+      require_term(t.policy_logratios, type, "policy log-ratios");
+      require_term(t.ref_logratios, type, "reference log-ratios");
+      return aot_loss(t.policy_logratios, t.ref_logratios, o.beta, o.label_smoothing);
+    case LossType::kAotUnpaired:
+      require_term(t.chosen_logratios, type, "chosen log-ratios");
+      require_term(t.rejected_logratios, type, "rejected log-ratios");
+      return aot_unpaired_loss(t.chosen_logratios, t.rejected_logratios, o.beta, o.label_smoothing);
     case LossType::kSft:
       break;
   }
   DPOK_CHECK(false, "unhandled loss type {}", static_cast<int>(type));
   return {};
-}
-
-at::Tensor combined_loss(const std::vector<std::pair<LossType, double>>& losses,
-                         const LossTerms& terms, const LossOptions& options) {
-  DPOK_CHECK(!losses.empty(), "combined_loss needs at least one loss");
-  at::Tensor total;
-  for (const auto& [type, weight] : losses) {
-    auto term = preference_loss(type, terms, options);
-    if (weight != 1.0) term = term * weight;
-    total = total.defined() ? total + term : term;
-  }
-  return total;
 }
 
 }  // namespace dpok::objective

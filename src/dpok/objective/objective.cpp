@@ -39,6 +39,19 @@ void require_embedding(const at::Tensor& t, const char* name, int64_t batch) {
 
 }  // namespace
 
+at::Tensor ObjectiveImpl::pair_weights(const at::Tensor& weights, int64_t batch) const {
+  require_pair_tensor(weights, "pair_weights", batch);
+  for (const auto& [type, weight] : losses_) {
+    if (type == LossType::kAot || type == LossType::kAotUnpaired) {
+      DPOK_THROW(ConfigError, kComponent,
+                 "WPO pair weights (use_weighting) cannot apply to loss '{}', which sorts the "
+                 "batch so that its elements are not pairs",
+                 to_string(type));
+    }
+  }
+  return upcast(weights).detach();
+}
+
 ObjectiveImpl::ObjectiveImpl(ObjectiveConfig config, int64_t embedding_dim)
     : config_(std::move(config)) {
   config_.validate();
@@ -93,9 +106,12 @@ ObjectiveOutput ObjectiveImpl::forward(const PairInputs& in) {
 
   const auto policy_chosen = upcast(in.policy_chosen_logps);
   const auto policy_rejected = upcast(in.policy_rejected_logps);
+  const auto ref_chosen = upcast(in.ref_chosen_logps), ref_rejected = upcast(in.ref_rejected_logps);
   LossTerms terms;
-  terms.chosen_logratios = policy_chosen - upcast(in.ref_chosen_logps);
-  terms.rejected_logratios = policy_rejected - upcast(in.ref_rejected_logps);
+  terms.chosen_logratios = policy_chosen - ref_chosen;
+  terms.rejected_logratios = policy_rejected - ref_rejected;
+  terms.policy_logratios = policy_chosen - policy_rejected;
+  terms.ref_logratios = ref_chosen - ref_rejected;
   terms.chosen_scores =
       apply_score_map(score_map_, terms.chosen_logratios, config_.divergence_alpha);
   terms.rejected_scores =
@@ -116,13 +132,16 @@ ObjectiveOutput ObjectiveImpl::forward(const PairInputs& in) {
   }
   const LossOptions options{config_.beta, config_.label_smoothing, config_.discopop_tau};
   at::Tensor per_pair;
-  for (const auto& [type, weight] : losses_) {  // as combined_loss, keeping each term for logging
+  // Σ_i w_i·loss_i per pair; a weight of exactly 1 is not multiplied, so a single unit-weight loss
+  // is bit-identical to the loss itself (§9: γ = 0 reproduces plain DPO exactly).
+  for (const auto& [type, weight] : losses_) {
     auto term = preference_loss(type, terms, options);
     metrics["loss/" + to_string(type)] = term.detach().mean();
     if (type == LossType::kSft) metrics["nll_loss"] = term.detach().mean();
     if (weight != 1.0) term = term * weight;
     per_pair = per_pair.defined() ? per_pair + term : term;
   }
+  if (in.pair_weights.defined()) per_pair = per_pair * pair_weights(in.pair_weights, batch);
   if (margin.defined() && placement_ == Placement::kAdditive) {
     per_pair = per_pair - margin * config_.gamma;
   }

@@ -2,8 +2,8 @@
 //
 // Does: from per-pair sequence log-probs (and, when configured, pooled embeddings and a token-level
 // penalty value) compute the scalar training loss
-//   L = mean_pairs[Σ_i w_i·loss_i(s⁺, s⁻, γ·m)] (− γ·mean(m) for placement = additive)
-//       + γ_H·Σ(log 2 − H(w)) (HMK) + α·D̄ (token penalty)
+//   L = mean_pairs[ω·Σ_i w_i·loss_i(s⁺, s⁻, γ·m)] (− γ·mean(m) for placement = additive)
+//       + γ_H·Σ(log 2 − H(w)) (HMK) + α·D̄ (token penalty),   ω: WPO pair weight (1 when off)
 // and every metric the trainer logs, in the same pass. Owns the learned kernel / HMK parameters
 // (its parameters() are exactly those: give them their own optimizer group).
 // Does not: run models, pool hidden states (semantic.h), compute D̄ itself inside forward (the
@@ -37,6 +37,9 @@ struct PairInputs {
   at::Tensor policy_chosen_logps, policy_rejected_logps;  // ℓ_θ(y±) summed over completion [B]
   at::Tensor ref_chosen_logps, ref_rejected_logps;        // ℓ_ref(y±) [B]
   at::Tensor chosen_lengths, rejected_lengths;            // |y±| [B] (ipo, sigmoid_norm, sft)
+  // WPO pair weights [B] from wpo_pair_weights() (weighting.h; use_weighting): multiply every
+  // preference loss term of the pair, as TRL does. Undefined: unweighted.
+  at::Tensor pair_weights;
   at::Tensor prompt_embedding, chosen_embedding, rejected_embedding;  // [B, d] (gamma > 0)
   at::Tensor token_penalty;  // D̄, scalar, from penalty() (penalty_alpha > 0)
   at::Tensor policy_chosen_logits_mean, policy_rejected_logits_mean;  // optional, for logging
@@ -58,7 +61,8 @@ class ObjectiveImpl : public torch::nn::Module {
   // (> 0) when gamma > 0 with kernel mahalanobis or hmk.
   explicit ObjectiveImpl(ObjectiveConfig config, int64_t embedding_dim = 0);
 
-  // Loss and metrics for one batch. Throws ConfigError naming a missing or mis-shaped input.
+  // Loss and metrics for one batch. Throws ConfigError naming a missing or mis-shaped input, or
+  // pair_weights given with aot / aot_unpaired (sorted losses have no per-pair elements).
   ObjectiveOutput forward(const PairInputs& inputs);
 
   // D̄ (§6) from the final hidden states of policy and reference, [2B, T, H] each (chosen rows
@@ -91,6 +95,8 @@ class ObjectiveImpl : public torch::nn::Module {
 
  private:
   at::Tensor semantic_margin(const PairInputs& inputs);
+  // Checked, detached WPO weights [B].
+  at::Tensor pair_weights(const at::Tensor& weights, int64_t batch) const;
 
   ObjectiveConfig config_;
   Requirements requirements_;
