@@ -10,8 +10,8 @@
 #include <cstdlib>
 #include <thread>
 
-#include "dpok/data/torch/batch_iterator.h"
 #include "dpok/data/dataset.h"
+#include "dpok/data/torch/batch_iterator.h"
 #include "dpok/text/tokenizer.h"
 
 namespace {

@@ -10,9 +10,9 @@
 #include <random>
 
 #include "dpok/core/error.h"
-#include "dpok/data/torch/batch.h"
 #include "dpok/data/dataset.h"
 #include "dpok/data/json_stream.h"
+#include "dpok/data/torch/batch.h"
 #include "dpok/model/scoring.h"
 #include "dpok/objective/semantic.h"
 #include "dpok/text/tokenizer.h"

@@ -6,8 +6,8 @@
 
 #include <memory>
 
-#include "dpok/data/torch/batch_iterator.h"
 #include "dpok/data/record.h"
+#include "dpok/data/torch/batch_iterator.h"
 #include "dpok/objective/objective.h"
 #include "dpok/text/tokenizer.h"
 #include "dpok/train/optim.h"

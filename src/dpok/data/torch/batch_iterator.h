@@ -19,8 +19,8 @@
 #include <optional>
 #include <vector>
 
-#include "dpok/data/torch/batch.h"
 #include "dpok/data/record.h"
+#include "dpok/data/torch/batch.h"
 
 namespace dpok::data {
 
