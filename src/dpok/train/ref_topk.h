@@ -4,9 +4,9 @@
 // (precompute_ref_topk). The penalty then runs on the union of the policy's and the cached
 // reference's top-k supports plus one tail bucket (objective::token_divergence_topk).
 //
-// Positions: those of the trainer's shifted targets (model/scoring.h: position t predicts completion
-// token t+1), i.e. per completion c_len − (prompt empty ? 1 : 0) positions; rows are the chosen
-// completion (penalty_on = chosen) or chosen and rejected (both).
+// Positions: those of the trainer's shifted targets (model/scoring.h: position t predicts
+// completion token t+1), i.e. per completion c_len − (prompt empty ? 1 : 0) positions; rows are
+// the chosen completion (penalty_on = chosen) or chosen and rejected (both).
 //
 // File <cache_dir>/reftopk-<key>-k<k>-<chosen|both>.bin, little-endian, streamed to a temporary
 // file and published atomically, with <key> as in ref_cache.h: the cache header of
