@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "dpok/core/error.h"
+#include "support/testing.h"
 
 namespace dpok::data {
 namespace {
@@ -50,12 +51,7 @@ TEST(DataConfig, DefaultsMatchTheContract) {
 }
 
 std::string error_of(const std::string& yaml) {
-  try {
-    DataConfig::from_yaml(YAML::Load(yaml));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return ::dpok::testing::error_of<ConfigError>([&] { DataConfig::from_yaml(YAML::Load(yaml)); });
 }
 
 TEST(DataConfig, UnknownKeySuggestsNearest) {

@@ -113,18 +113,11 @@ TEST(Checkpoint, FailedWriteLeavesNothing) {
 
 TEST(Checkpoint, ResumeErrorsNameTheProblem) {
   testing::TempDir out;
-  try {
-    resolve_resume_dir(out.path(), "");
-    FAIL();
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("no complete checkpoint"), std::string::npos);
-  }
-  try {
-    resolve_resume_dir(out.path(), (out / "nope").string());
-    FAIL();
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("trainer_state.json is missing"), std::string::npos);
-  }
+  EXPECT_TRUE(testing::throws_with<ConfigError>([&] { resolve_resume_dir(out.path(), ""); },
+                                                {"no complete checkpoint"}));
+  EXPECT_TRUE(testing::throws_with<ConfigError>(
+      [&] { resolve_resume_dir(out.path(), (out / "nope").string()); },
+      {"trainer_state.json is missing"}));
   write_file_atomic(out / "optimizer.pt", "garbage");
   Toy toy;
   EXPECT_THROW(load_optimizer(*toy.opt, out / "optimizer.pt"), FormatError);

@@ -15,12 +15,7 @@ YAML::Node base() {
 }
 
 std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
+  return ::dpok::testing::error_of<ConfigError>(fn);
 }
 
 TEST(TrainConfig, DefaultsFollowTrl) {

@@ -58,12 +58,8 @@ TEST_F(RefTopkTest, GatherEqualsTheReferencesTopkAtPenalisedPositions) {
 
   // The same file read as something else.
   auto msg = [&](int64_t kk, int64_t rr, int64_t vv) {
-    try {
-      RefTopkCache other(file, "abc", splits.train, kk, rr, vv);
-    } catch (const FormatError& e) {
-      return std::string(e.what());
-    }
-    return std::string();
+    return dpok::testing::error_of<FormatError>(
+        [&] { RefTopkCache other(file, "abc", splits.train, kk, rr, vv); });
   };
   EXPECT_NE(msg(4, 2, vocab).find("built for"), std::string::npos);
   EXPECT_NE(msg(k, 1, vocab).find("built for"), std::string::npos);
@@ -109,14 +105,9 @@ TEST(DatasetReferenceLogps, AllNoneOrPartial) {
   d.records[1].ref_rejected_logps.reset();
   d.records[3].ref_chosen_logps.reset();
   d.records[3].ref_rejected_logps.reset();
-  try {
-    dataset_reference_logps(d, "eval");
-    FAIL() << "expected a ConfigError";
-  } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("eval split: 2 of 4 records lack"), std::string::npos)
-        << e.what();
-    EXPECT_NE(std::string(e.what()).find("first: record 11 "), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(dpok::testing::throws_with<ConfigError>(
+      [&] { dataset_reference_logps(d, "eval"); },
+      {"eval split: 2 of 4 records lack", "first: record 11 "}));
   for (auto& r : d.records) r.ref_chosen_logps.reset(), r.ref_rejected_logps.reset();
   EXPECT_FALSE(dataset_reference_logps(d, "train").defined());
   EXPECT_FALSE(dataset_reference_logps(data::PreferenceDataset{}, "train").defined());

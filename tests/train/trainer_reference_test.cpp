@@ -77,14 +77,7 @@ class TrainerReferenceTest : public test_support::TrainerFixture {
   }
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ::dpok::testing::error_of;
 
 TEST_F(TrainerReferenceTest, DatasetLogProbsEqualToTheModelsGiveTheOnlineLosses) {
   REQUIRE_MODEL();

@@ -1,7 +1,7 @@
 // End-to-end tests of the trainer on stories260K with synthetic preference data: plain-DPO
-// invariants (log 2 at step 0, γ = 0 / α = 0 reproduce sigmoid DPO exactly for every kernel and
-// divergence), bit-identical resume, cached vs online reference, the saved model, non-finite
-// updates, sft, and that learning works (held-out reward accuracy ≥ 0.9).
+// invariants (log 2 at step 0, γ = 0 / α = 0 reproduce sigmoid DPO exactly), bit-identical resume,
+// cached vs online reference, the saved model, non-finite updates, sft, and that learning works
+// (held-out reward accuracy ≥ 0.9).
 #include "dpok/train/trainer.h"
 
 #include <gtest/gtest.h>
@@ -36,20 +36,12 @@ TEST_F(TrainerTest, StepZeroLossIsLog2AndGammaZeroReproducesPlainDpo) {
   EXPECT_NEAR(base.losses[0], std::log(2.0), 1e-6);
   EXPECT_NEAR(base.initial_eval.at("eval_loss"), std::log(2.0), 1e-6);
   EXPECT_EQ(base.initial_eval.at("eval_rewards/accuracies"), 0.0);  // every pair ties
-  std::vector<std::vector<std::string>> variants;
-  for (const char* kernel : {"linear", "rbf", "polynomial", "spectral", "mahalanobis", "hmk"}) {
-    variants.push_back({"gamma=0", std::string("kernel=") + kernel});
-  }
-  for (const char* d :
-       {"kl", "reverse_kl", "js", "hellinger", "bhattacharyya", "renyi", "tv", "wasserstein"}) {
-    variants.push_back({"penalty_alpha=0", std::string("penalty_divergence=") + d});
-  }
-  int i = 0;
-  for (const auto& overrides : variants) {
-    Trainer t(config(tmp_ / ("v" + std::to_string(i++)), overrides), quiet());
-    auto r = t.run();
-    EXPECT_EQ(r.losses, base.losses) << overrides[1];
-  }
+  // γ = 0 builds no kernel and α = 0 computes no penalty, so one non-default kernel and divergence
+  // stand for all of them (the hybrid path with a kernel is tested in tests/objective).
+  Trainer off(config(tmp_ / "off", {"gamma=0", "kernel=hmk", "penalty_alpha=0",
+                                    "penalty_divergence=wasserstein"}),
+              quiet());
+  EXPECT_EQ(off.run().losses, base.losses);
 }
 
 TEST_F(TrainerTest, ResumeIsBitIdentical) {
@@ -129,12 +121,7 @@ TEST_F(TrainerTest, NonFiniteUpdatesAreSkippedThenStop) {
     torch::NoGradGuard no_grad;
     t.policy()->named_parameters()["model.norm.weight"].fill_(NAN);
   }
-  try {
-    t.run();
-    FAIL() << "expected the run to stop";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("2 consecutive updates"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(dpok::testing::throws_with([&] { t.run(); }, {"2 consecutive updates"}));
   EXPECT_TRUE(list_checkpoints(tmp_ / "nan").empty());
 }
 
