@@ -61,6 +61,9 @@ double reference_loss(LossType type, const Pair& x, double beta, double eps, dou
     }
     case LossType::kSft:
       return x.nll;
+    case LossType::kAot:  // not in kAllLosses: covered by their own tests
+    case LossType::kAotUnpaired:
+      break;
   }
   return NAN;
 }

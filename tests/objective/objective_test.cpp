@@ -56,8 +56,8 @@ TEST(Objective, GammaAndAlphaZeroReproducePlainDpoBitForBit) {
   for (const auto& kernel : kKernelNames) {
     for (const auto& divergence : kPenaltyNames) {
       ObjectiveConfig config;
-      config.kernel = kernel;
-      config.penalty_divergence = divergence;
+      config.kernel = parse_enum<KernelType>(kernel, "kernel");
+      config.penalty_divergence = parse_enum<Divergence>(divergence, "penalty_divergence");
       auto objective = make(config);
       EXPECT_FALSE(objective->needs_embeddings());
       EXPECT_FALSE(objective->needs_token_penalty());
@@ -74,7 +74,7 @@ TEST(Objective, PolicyEqualToReferenceGivesLogTwoForEveryKernelAtGammaZero) {
   in.ref_rejected_logps = in.policy_rejected_logps.clone();
   for (const auto& kernel : kKernelNames) {
     ObjectiveConfig config;
-    config.kernel = kernel;
+    config.kernel = parse_enum<KernelType>(kernel, "kernel");
     const auto out = make(config)->forward(in);
     EXPECT_DOUBLE_EQ(out.loss.item<double>(), std::log(2.0)) << kernel;
     EXPECT_DOUBLE_EQ(out.metrics.at("rewards/margins").item<double>(), 0.0);
@@ -84,7 +84,8 @@ TEST(Objective, PolicyEqualToReferenceGivesLogTwoForEveryKernelAtGammaZero) {
 TEST(Objective, MetricsFollowTrlDefinitions) {
   const auto in = random_inputs(8, 4, 2);
   ObjectiveConfig config;
-  config.losses = {{"sigmoid", 1.0}, {"sft", 0.2}};
+  config.loss_type = {LossType::kSigmoid, LossType::kSft};
+  config.loss_weights = {1.0, 0.2};
   config.beta = 0.2;
   const auto out = make(config)->forward(in);
   const auto rc = (in.policy_chosen_logps - in.ref_chosen_logps) * 0.2;
@@ -111,7 +112,7 @@ TEST(Objective, LogitPlacementPutsTheMarginInsideTheLink) {
   const auto in = random_inputs(8, 4, 3);
   ObjectiveConfig config;
   config.gamma = 0.3;
-  config.kernel = "linear";
+  config.kernel = KernelType::kLinear;
   const auto out = make(config)->forward(in);
   const auto x = l2_normalize(in.prompt_embedding), pos = l2_normalize(in.chosen_embedding),
              neg = l2_normalize(in.rejected_embedding);
@@ -123,14 +124,14 @@ TEST(Objective, LogitPlacementPutsTheMarginInsideTheLink) {
   EXPECT_NEAR(out.metrics.at("semantic/margin").item<double>(), margin.mean().item<double>(),
               1e-12);
 
-  config.placement = "additive";
+  config.placement = Placement::kAdditive;
   EXPECT_FALSE(make(config)->semantic_term_is_constant());  // policy embeddings carry gradient
-  config.embedding_source = "precomputed";
+  config.embedding_source = EmbeddingSource::kPrecomputed;
   EXPECT_TRUE(make(config)->semantic_term_is_constant());
   config.kernel_options.learn = true;
   EXPECT_FALSE(make(config)->semantic_term_is_constant());
   config.kernel_options.learn = false;
-  config.embedding_source = "policy";
+  config.embedding_source = EmbeddingSource::kPolicy;
   const auto additive = make(config)->forward(in);
   const auto plain = (-at::log_sigmoid(0.1 * h)).mean() - 0.3 * margin.mean();
   EXPECT_NEAR(additive.loss.item<double>(), plain.item<double>(), 1e-12);
@@ -143,7 +144,7 @@ TEST(Objective, EmbeddingSourceDecidesWhetherGradientsReachTheEmbeddings) {
     in.policy_chosen_logps = leaf(in.policy_chosen_logps);
     ObjectiveConfig config;
     config.gamma = 0.5;
-    config.embedding_source = source;
+    config.embedding_source = parse_enum<EmbeddingSource>(source, "embedding_source");
     make(config)->forward(in).loss.backward();
     EXPECT_EQ(in.chosen_embedding.grad().defined(), source == "policy") << source;
   }
@@ -153,7 +154,7 @@ TEST(Objective, HmkAddsTheEntropyTermAndLogsWeights) {
   const auto in = random_inputs(4, 4, 5);
   ObjectiveConfig config;
   config.gamma = 0.2;
-  config.kernel = "hmk";
+  config.kernel = KernelType::kHmk;
   config.hmk_entropy_weight = 0.5;
   auto objective = make(config);
   EXPECT_TRUE(objective->needs_embeddings());
@@ -203,7 +204,7 @@ TEST(Objective, TokenPenaltyIsAddedWithAlpha) {
   const auto per_seq = sequence_token_divergence_reference(policy, ref, mask, {});
   EXPECT_NEAR(objective->penalty(policy, ref, mask).item<double>(),
               per_seq.narrow(0, 0, 2).mean().item<double>(), 1e-12);
-  config.penalty_on = "both";
+  config.penalty_on = PenaltyOn::kBoth;
   EXPECT_NEAR(make(config)->penalty(policy, ref, mask).item<double>(),
               (per_seq.narrow(0, 0, 2).mean() + per_seq.narrow(0, 2, 2).mean()).item<double>(),
               1e-12);
@@ -222,9 +223,9 @@ TEST(Objective, GradientsMatchFiniteDifferencesForEveryKernel) {
     in.rejected_embedding = leaf(in.rejected_embedding);
     ObjectiveConfig config;
     config.gamma = 0.4;
-    config.kernel = kernel;
+    config.kernel = parse_enum<KernelType>(kernel, "kernel");
     config.kernel_options.learn = true;
-    config.divergence = "js";
+    config.divergence = ScoreMap::kJs;
     auto objective = make(config, 3);
     std::vector<at::Tensor> leaves = {in.policy_chosen_logps, in.policy_rejected_logps,
                                       in.prompt_embedding, in.chosen_embedding,
@@ -247,8 +248,8 @@ TEST(Objective, ExtremeInputsStayFiniteInFp32) {
       in.rejected_embedding = at::zeros({3, 4});
       ObjectiveConfig config;
       config.gamma = 0.5;
-      config.kernel = kernel;
-      config.divergence = divergence;
+      config.kernel = parse_enum<KernelType>(kernel, "kernel");
+      config.divergence = parse_enum<ScoreMap>(divergence, "divergence");
       config.kernel_options.sigma_median = true;
       Objective objective(config, 4);
       const auto out = objective->forward(in);
@@ -263,7 +264,7 @@ TEST(Objective, ExtremeInputsStayFiniteInFp32) {
 TEST(Objective, InputAndConfigurationErrorsAreReported) {
   ObjectiveConfig config;
   config.gamma = 0.1;
-  config.kernel = "mahalanobis";
+  config.kernel = KernelType::kMahalanobis;
   try {
     Objective objective(config, 0);
     FAIL() << "mahalanobis without dimension accepted";
@@ -271,7 +272,7 @@ TEST(Objective, InputAndConfigurationErrorsAreReported) {
     EXPECT_NE(std::string(e.what()).find("kernel 'mahalanobis' needs the embedding dimension"),
               std::string::npos);
   }
-  config.losses = {{"bco_pair", 1.0}};
+  config.loss_type = {LossType::kBcoPair};
   EXPECT_THROW(Objective(config, 4), ConfigError);
   config = {};
   config.gamma = 0.1;
@@ -296,8 +297,8 @@ TEST(Objective, InputAndConfigurationErrorsAreReported) {
 TEST(Objective, MahalanobisDataInitThroughTheObjective) {
   ObjectiveConfig config;
   config.gamma = 0.1;
-  config.kernel = "hmk";
-  config.kernel_options.mahalanobis_init = "data";
+  config.kernel = KernelType::kHmk;
+  config.kernel_options.mahalanobis_init = MahalanobisInit::kData;
   auto objective = make(config, 4);
   at::manual_seed(9);
   objective->init_kernel_from_data(at::randn({50, 4}, at::kDouble));

@@ -152,6 +152,9 @@ at::Tensor preference_loss(LossType type, const LossTerms& t, const LossOptions&
       return discopop_loss(pair_logit(t, o.beta), o.discopop_tau);
     case LossType::kSft:
       break;
+    case LossType::kAot:
+    case LossType::kAotUnpaired:
+      DPOK_THROW(UnsupportedError, kComponent, "loss '{}' is not implemented yet", to_string(type));
   }
   DPOK_CHECK(false, "unhandled loss type {}", static_cast<int>(type));
   return {};
