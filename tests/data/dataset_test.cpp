@@ -73,7 +73,7 @@ TEST(Dataset, BadRecordSkipCountsByReason) {
   const auto path = dir / "mixed.jsonl";
   write_file_atomic(path, text);
   auto config = base_config(dir);
-  config.on_bad_record = "skip";
+  config.on_bad_record = OnBadRecord::kSkip;
   const auto d = load_preference_files({path}, config, tok);
   EXPECT_EQ(d.summary.records_read, 8);
   EXPECT_EQ(d.summary.records_kept, 2);
