@@ -84,7 +84,7 @@ struct Step {
     objective::ObjectiveConfig oc;
     if (hmk) {
       oc.gamma = 0.1;
-      oc.kernel = "hmk";
+      oc.kernel = objective::KernelType::kHmk;
       oc.kernel_options.learn = true;
     }
     objective = objective::Objective(oc, config.hidden_size);

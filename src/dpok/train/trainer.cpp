@@ -56,7 +56,8 @@ struct ReferenceScores {
 
 bool needs_reference_hidden(const TrainerImpl& t, const SplitReference& ref) {
   return (t.objective->needs_token_penalty() && !ref.topk) ||
-         (t.objective->needs_embeddings() && t.objective->config().embedding_source == "reference");
+         (t.objective->needs_embeddings() &&
+          t.objective->config().embedding_source == objective::EmbeddingSource::kReference);
 }
 
 ReferenceScores reference_scores(TrainerImpl& t, const data::PreferenceBatch& batch,
@@ -119,15 +120,17 @@ objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::Preferenc
   in.policy_chosen_logits_mean = policy.logits_mean.narrow(0, 0, b);
   in.policy_rejected_logits_mean = policy.logits_mean.narrow(0, b, b);
   if (t.objective->needs_embeddings()) {
-    const auto& source = t.objective->config().embedding_source;
-    if (source == "precomputed") {
+    const auto source = t.objective->config().embedding_source;
+    if (source == objective::EmbeddingSource::kPrecomputed) {
       in.prompt_embedding = batch.prompt_embedding.to(t.device);
       in.chosen_embedding = batch.chosen_embedding.to(t.device);
       in.rejected_embedding = batch.rejected_embedding.to(t.device);
     } else {
       // Pooled from the forward the loss already ran (objective.md §3): no extra model call.
-      const auto& hidden = source == "reference" ? ref.hidden : policy.hidden;
-      DPOK_CHECK(hidden.defined(), "embedding_source '{}' needs the online reference", source);
+      const auto& hidden =
+          source == objective::EmbeddingSource::kReference ? ref.hidden : policy.hidden;
+      DPOK_CHECK(hidden.defined(), "embedding_source '{}' needs the online reference",
+                 name_of(source));
       auto e = objective::pool_pair_embeddings(hidden.to(torch::kFloat),
                                                batch.prompt_mask.to(t.device), completion);
       in.prompt_embedding = e.prompt;

@@ -65,8 +65,8 @@ void cached_split_reference(TrainerImpl& t, model::CausalLM& reference,
                             std::string& status) {
   const fs::path dir = reference_cache_dir(t);
   const int64_t vocab = reference->config().vocab_size;
-  const int64_t k = std::min(t.config.penalty_topk, vocab);
-  const int64_t rows = t.config.penalty_on == "both" ? 2 : 1;
+  const int64_t k = std::min(t.config.objective.topk, vocab);
+  const int64_t rows = t.config.objective.penalty_on == objective::PenaltyOn::kBoth ? 2 : 1;
   const auto n = static_cast<int64_t>(dataset.records.size());
   const fs::path file = topk_cache_file(dir, key, k, rows);
   if (need_table) {
@@ -108,9 +108,10 @@ void report_reference(const TrainerImpl& t) {
   }
   if (!info.train_topk.empty()) {
     std::cerr << fmt::format("reference top-{} cache ({}): train {}{}; reference model released\n",
-                             t.train_ref.topk->k(), t.config.penalty_on, info.train_topk,
+                             t.train_ref.topk->k(), name_of(t.config.objective.penalty_on),
+                             info.train_topk,
                              info.eval_topk.empty() ? "" : ", eval " + info.eval_topk);
-  } else if (t.config.penalty_alpha > 0 && info.train_logps == "dataset") {
+  } else if (t.config.objective.penalty_enabled() && info.train_logps == "dataset") {
     std::cerr << "reference: the token penalty (penalty_alpha > 0) needs the reference's "
                  "next-token distributions, which dataset log-probs do not carry: running the "
                  "reference model online (precompute_ref_log_probs + precompute_ref_topk cache "
@@ -129,8 +130,9 @@ void setup_reference(TrainerImpl& t) {
   const bool train_supplied = t.train_ref.table.defined();
   const bool eval_supplied = t.eval_ref.table.defined();
   const bool topk = c.precompute_ref_topk;
-  const bool keep = (c.penalty_alpha > 0 && !topk) ||
-                    (c.gamma > 0 && c.embedding_source == "reference") ||
+  const bool keep = (c.objective.penalty_enabled() && !topk) ||
+                    (c.objective.semantic_enabled() &&
+                     c.objective.embedding_source == objective::EmbeddingSource::kReference) ||
                     (!train_supplied && !c.precompute_ref_log_probs);
   info.train_logps = train_supplied ? "dataset" : "";
   info.eval_logps = eval_supplied ? "dataset" : "";
@@ -143,7 +145,8 @@ void setup_reference(TrainerImpl& t) {
     const bool cached = c.precompute_ref_log_probs;
     // Keys hash every record and weight, so only splits that use a disk cache compute one.
     const auto key = [&](const data::PreferenceDataset& d, bool needed) {
-      return cached && needed ? reference_cache_key(d, reference, c.max_length) : std::string();
+      return cached && needed ? reference_cache_key(d, reference, c.data.max_length)
+                              : std::string();
     };
     const std::string train_key = key(t.splits.train, !train_supplied || topk);
     const std::string eval_key = key(t.splits.eval, has_eval && (!eval_supplied || topk));
@@ -185,14 +188,15 @@ void setup_models(TrainerImpl& t, const fs::path& policy_path) {
 void setup_objective(TrainerImpl& t) {
   auto objective_config = to_objective_config(t.config, t.sft);
   int64_t dim = t.policy->config().hidden_size;
-  if (objective_config.embedding_source == "precomputed" && !t.splits.train.records.empty()) {
+  if (objective_config.embedding_source == objective::EmbeddingSource::kPrecomputed &&
+      !t.splits.train.records.empty()) {
     dim = static_cast<int64_t>(t.splits.train.records.front().prompt_embedding.size());
   }
   t.objective = objective::Objective(objective_config, dim);
   t.objective->to(t.device);
   if (objective_config.semantic_enabled() &&
-      objective_config.kernel_options.mahalanobis_init == "data" &&
-      objective_config.embedding_source != "precomputed") {
+      objective_config.kernel_options.mahalanobis_init == objective::MahalanobisInit::kData &&
+      objective_config.embedding_source != objective::EmbeddingSource::kPrecomputed) {
     // objective.md §4 `init = data`: the embedding covariance of a sample of training pairs.
     torch::NoGradGuard no_grad;
     data::BatchIterator sample(t.splits.train, 64, t.config.seed, false, false, t.pad_id);
@@ -216,7 +220,7 @@ void setup_schedule(TrainerImpl& t) {
                       : static_cast<int64_t>(std::ceil(c.num_train_epochs *
                                                        static_cast<double>(t.updates_per_epoch)));
   t.warmup_steps = resolve_warmup_steps(c.warmup_steps, c.warmup_ratio, t.total_steps);
-  t.schedule = parse_schedule(c.lr_scheduler_type);
+  t.schedule = c.lr_scheduler_type;
 }
 
 void restore_checkpoint(TrainerImpl& t, const fs::path& dir) {
@@ -263,23 +267,24 @@ void setup_trainer(TrainerImpl& t) {
   t.tokenizer_dir = tokenizer_path(c);
   t.tokenizer = text::Tokenizer::load(t.tokenizer_dir);
   t.pad_id = t.tokenizer->pad_id().value_or(t.tokenizer->eos_id().value_or(0));
-  t.splits =
-      data::load_preference_data(to_data_config(c), *t.tokenizer, static_cast<uint64_t>(c.seed));
+  t.splits = data::load_preference_data(c.data, *t.tokenizer, static_cast<uint64_t>(c.seed));
   if (t.splits.train.records.empty()) {
     DPOK_THROW(ConfigError, kComponent, "the training split is empty (check data.train_files)");
   }
   setup_models(t, t.resumed ? resume_dir : fs::path(c.model));
   setup_objective(t);
 
-  AdamWSettings settings{c.learning_rate, c.kernel_learning_rate, c.weight_decay,
-                         c.adam_beta1,    c.adam_beta2,           c.adam_epsilon};
+  AdamWSettings settings{c.learning_rate, c.objective.kernel_learning_rate,
+                         c.weight_decay,  c.adam_beta1,
+                         c.adam_beta2,    c.adam_epsilon};
   std::vector<std::pair<std::string, torch::Tensor>> named;
   for (const auto& item : t.policy->named_parameters())
     named.emplace_back(item.key(), item.value());
   t.optimizer = std::make_unique<Optimizer>(named, t.objective->kernel_parameters(), settings);
   t.batches = std::make_unique<data::BatchIterator>(
       t.splits.train, c.per_device_train_batch_size, static_cast<uint64_t>(c.seed),
-      /*shuffle=*/true, c.group_by_length, t.pad_id, c.dataloader_drop_last);
+      /*shuffle=*/true, c.group_by_length, t.pad_id, c.dataloader_drop_last,
+      c.data.pad_to_multiple_of.value_or(0));
   setup_schedule(t);
   if (t.resumed) restore_checkpoint(t, resume_dir);
 
