@@ -36,7 +36,7 @@ constexpr const char* kSpeed =
     "memory and speed options of transformers (checkpointing, compilation, Liger kernels)";
 constexpr const char* kOneDevice = "dpok trains on one device in one process";
 constexpr const char* kAttention = "dpok has one attention implementation";
-constexpr const char* kLora = "LoRA settings, unused while use_peft is false";
+constexpr const char* kLora = "LoRA settings, unused without PEFT";
 constexpr const char* kQuant = "quantisation settings, unused while load_in_4bit/8bit are false";
 constexpr const char* kColumns = "dpok reads the columns it needs and ignores the others";
 constexpr const char* kModelCode = "dpok loads local weights and runs no model code";
