@@ -34,7 +34,7 @@ ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::Preference
     const auto end = std::min(records.size(), start + static_cast<std::size_t>(options.batch_size));
     std::vector<const data::PreferenceRecord*> batch_records;
     for (auto i = start; i < end; ++i) batch_records.push_back(&records[i]);
-    const auto batch = data::collate(batch_records, options.pad_id, /*pad_to_multiple_of_8=*/false);
+    const auto batch = data::collate(batch_records, options.pad_id, /*pad_to_multiple_of=*/0);
     const auto completion = batch.completion_mask.to(device);
     const auto scores = train::score_sequences(model, batch.input_ids.to(device),
                                                batch.attention_mask.to(device), completion,
@@ -102,9 +102,6 @@ std::vector<data::PreferenceRecord> load_records(const RecordSource& source,
   config.train_files = data::split_data_spec(source.spec);
   config.eval_fraction = source.eval_fraction;
   config.max_length = source.max_length;
-  config.max_prompt_length = source.max_prompt_length;
-  config.truncation_mode = source.truncation_mode;
-  config.on_bad_record = source.on_bad_record;
   config.cache = source.cache;
   config.validate();
   auto splits = data::load_preference_data(config, tokenizer, source.seed);

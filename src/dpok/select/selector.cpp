@@ -81,7 +81,7 @@ DivergenceMetrics measure_divergence(model::CausalLM& reference,
     const auto end = std::min(records.size(), start + static_cast<std::size_t>(batch_size));
     std::vector<const data::PreferenceRecord*> batch_records;
     for (auto i = start; i < end; ++i) batch_records.push_back(&records[i]);
-    const auto batch = data::collate(batch_records, pad_id, /*pad_to_multiple_of_8=*/false);
+    const auto batch = data::collate(batch_records, pad_id, /*pad_to_multiple_of=*/0);
     const auto b = static_cast<std::int64_t>(batch_records.size());
     // Rows 0..B−1 are the chosen sequences.
     const auto ids = batch.input_ids.slice(0, 0, b);
