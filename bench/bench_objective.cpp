@@ -158,7 +158,7 @@ void BM_LossPlusSemantic(benchmark::State& state, const std::string& kernel) {
   at::manual_seed(2);
   obj::ObjectiveConfig config;
   config.gamma = 0.1;
-  config.kernel = kernel;
+  config.kernel = dpok::parse_enum<obj::KernelType>(kernel, "kernel");
   config.kernel_options.learn = true;
   config.kernel_options.sigma_median = kernel == "rbf";
   obj::Objective objective(config, kEmbeddingWidth);
@@ -185,7 +185,7 @@ void BM_TokenDivergence(benchmark::State& state, const std::string& divergence) 
   at::manual_seed(3);
   obj::ObjectiveConfig config;
   config.penalty_alpha = 0.05;
-  config.penalty_divergence = divergence;
+  config.penalty_divergence = dpok::parse_enum<obj::Divergence>(divergence, "penalty_divergence");
   obj::Objective objective(config);
   at::Tensor hidden = at::randn({2 * kPairs, kSeq, kModel});
   at::Tensor weight = at::randn({kVocab, kModel}) * 0.07;  // logits of std ≈ 2, as before
@@ -211,7 +211,8 @@ void register_all() {
   for (const std::string name :
        {"sigmoid", "robust", "hinge", "ipo", "sigmoid_norm", "exo_pair", "nca_pair", "bco_pair",
         "sppo_hard", "apo_zero", "apo_down", "discopop", "sft"}) {
-    benchmark::RegisterBenchmark(("BM_Loss/" + name).c_str(), BM_Loss, obj::parse_loss_type(name))
+    benchmark::RegisterBenchmark(("BM_Loss/" + name).c_str(), BM_Loss,
+                                 dpok::parse_enum<obj::LossType>(name, "loss_type"))
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }

@@ -91,7 +91,7 @@ struct Step {
     if (penalty) oc.penalty_alpha = 0.1;
     if (hmk) {
       oc.gamma = 0.1;
-      oc.kernel = "hmk";
+      oc.kernel = objective::KernelType::kHmk;
       oc.kernel_options.learn = true;
     }
     objective = objective::Objective(oc, config.hidden_size);

@@ -101,7 +101,7 @@ TEST(Cache, KeyDependsOnFilesSettingsAndTokenizer) {
   EXPECT_EQ(key, cache_key({dir / "a.jsonl"}, config, tok));
   EXPECT_NE(key, cache_key({dir / "a.jsonl"}, config, no_bos));
   auto other = config;
-  other.truncation_mode = "keep_end";
+  other.truncation_mode = TruncationMode::kKeepEnd;
   EXPECT_NE(key, cache_key({dir / "a.jsonl"}, other, tok));
   other = config;
   other.field_map["prompt"] = "question";

@@ -76,7 +76,7 @@ TEST(Dataset, BadRecordSkipCountsByReason) {
   const auto path = dir / "mixed.jsonl";
   write_file_atomic(path, text);
   auto config = base_config(dir);
-  config.on_bad_record = "skip";
+  config.on_bad_record = OnBadRecord::kSkip;
   const auto d = load_preference_files({path}, config, tok);
   const auto n = static_cast<int64_t>(std::size(kBadCases));
   EXPECT_EQ(d.summary.records_read, n + 3);

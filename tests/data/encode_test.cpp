@@ -81,16 +81,6 @@ TEST(Encode, KeepEndCutsPromptStart) {
   EXPECT_EQ(r.record->chosen_ids, fake_ids("cdefgh"));
 }
 
-TEST(Encode, MaxPromptLengthKeepsPromptEnd) {
-  FakeTokenizer tok;
-  EncodeOptions options;
-  options.max_prompt_length = 2;
-  const auto r = PairEncoder(tok, options).encode(standard("abcd", "e", "f"));
-  ASSERT_TRUE(r.record);
-  EXPECT_TRUE(r.truncated);
-  EXPECT_EQ(r.record->prompt_ids, fake_ids("cd"));
-}
-
 TEST(Encode, TruncationToIdenticalCompletionsIsDropped) {
   FakeTokenizer tok;
   EncodeOptions options;

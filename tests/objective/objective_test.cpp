@@ -62,8 +62,8 @@ at::Tensor plain_dpo(const PairInputs& in, double beta = 0.1) {
 TEST(Objective, GammaAndAlphaZeroReproducePlainDpoBitForBit) {
   const auto in = random_inputs(8, 4, 0);
   ObjectiveConfig config;
-  config.kernel = "hmk";
-  config.penalty_divergence = "wasserstein";
+  config.kernel = KernelType::kHmk;
+  config.penalty_divergence = Divergence::kWasserstein;
   auto objective = make(config);
   EXPECT_FALSE(objective->needs_embeddings());
   EXPECT_FALSE(objective->needs_token_penalty());
@@ -87,8 +87,8 @@ TEST(Objective, HybridWithIdenticalCompletionEmbeddingsIsPlainDpoBitForBit) {
       for (const bool learned_median : {false, true}) {
         ObjectiveConfig config;
         config.gamma = 0.3;
-        config.kernel = kernel;
-        config.placement = placement;
+        config.kernel = parse_enum<KernelType>(kernel, "kernel");
+        config.placement = parse_enum<Placement>(placement, "placement");
         config.hmk_entropy_weight = 0.0;
         config.kernel_options.learn = learned_median;
         config.kernel_options.sigma_median = learned_median;
@@ -134,7 +134,7 @@ TEST(Objective, SemanticMarginOfEveryKernelMatchesItsClosedForm) {
       const auto in = random_inputs(1, 5, 20 + seed);
       ObjectiveConfig config;
       config.gamma = 0.3;
-      config.kernel = kernel;
+      config.kernel = parse_enum<KernelType>(kernel, "kernel");
       const auto out = make(config, 5)->forward(in);
       const auto unit = [](const at::Tensor& e) { return e[0] / e[0].norm(); };
       const auto x = unit(in.prompt_embedding);
@@ -164,7 +164,8 @@ TEST(Objective, PolicyEqualToReferenceGivesLogTwo) {
 TEST(Objective, LossCombinationIsTheWeightedSumOfItsTerms) {
   const auto in = random_inputs(8, 4, 12);
   ObjectiveConfig config;
-  config.losses = {{"hinge", 0.5}, {"ipo", 2.0}, {"apo_zero", 1.5}};
+  config.loss_type = {LossType::kHinge, LossType::kIpo, LossType::kApoZero};
+  config.loss_weights = {0.5, 2.0, 1.5};
   const auto out = make(config)->forward(in);
   const auto rc = in.policy_chosen_logps - in.ref_chosen_logps;
   const auto rr = in.policy_rejected_logps - in.ref_rejected_logps;
@@ -181,12 +182,12 @@ TEST(Objective, LossCombinationIsTheWeightedSumOfItsTerms) {
 TEST(Objective, AotSortsTheBatchsLogRatios) {
   const auto in = random_inputs(8, 4, 13);
   ObjectiveConfig config;
-  config.losses = {{"aot", 1.0}};
+  config.loss_type = {LossType::kAot};
   const auto want = aot_loss(in.policy_chosen_logps - in.policy_rejected_logps,
                              in.ref_chosen_logps - in.ref_rejected_logps, 0.1)
                         .mean();
   EXPECT_TRUE(at::equal(make(config)->forward(in).loss, want));
-  config.losses = {{"aot_unpaired", 1.0}};
+  config.loss_type = {LossType::kAotUnpaired};
   const auto unpaired = aot_unpaired_loss(in.policy_chosen_logps - in.ref_chosen_logps,
                                           in.policy_rejected_logps - in.ref_rejected_logps, 0.1)
                             .mean();
@@ -199,7 +200,8 @@ TEST(Objective, WpoPairWeightsScaleEveryTermOfThePair) {
   in.pair_weights = leaf(at::tensor({0.5, 1.0, 0.25, 2.0}, at::kDouble));
   in.policy_chosen_logps = leaf(in.policy_chosen_logps);
   ObjectiveConfig config;
-  config.losses = {{"sigmoid", 1.0}, {"sft", 0.2}};
+  config.loss_type = {LossType::kSigmoid, LossType::kSft};
+  config.loss_weights = {1.0, 0.2};
   const auto out = make(config)->forward(in);
   const auto sigmoid = dpo_loss(in.policy_chosen_logps, in.policy_rejected_logps,
                                 in.ref_chosen_logps, in.ref_rejected_logps, 0.1);
@@ -210,7 +212,7 @@ TEST(Objective, WpoPairWeightsScaleEveryTermOfThePair) {
   EXPECT_NEAR(out.loss.item<double>(), want.item<double>(), 1e-12);
   out.loss.backward();
   EXPECT_FALSE(in.pair_weights.grad().defined());  // weights are constants of the step
-  config.losses = {{"aot", 1.0}};
+  config.loss_type = {LossType::kAot};
   EXPECT_TRUE(throws_with<ConfigError>([&] { make(config)->forward(in); },
                                        {"use_weighting", "loss 'aot'"}));
 }
@@ -218,7 +220,8 @@ TEST(Objective, WpoPairWeightsScaleEveryTermOfThePair) {
 TEST(Objective, MetricsFollowTrlDefinitions) {
   const auto in = random_inputs(8, 4, 2);
   ObjectiveConfig config;
-  config.losses = {{"sigmoid", 1.0}, {"sft", 0.2}};
+  config.loss_type = {LossType::kSigmoid, LossType::kSft};
+  config.loss_weights = {1.0, 0.2};
   config.beta = 0.2;
   const auto out = make(config)->forward(in);
   const auto rc = (in.policy_chosen_logps - in.ref_chosen_logps) * 0.2;
@@ -250,7 +253,7 @@ TEST(Objective, LogitPlacementPutsTheMarginInsideTheLink) {
   const auto in = random_inputs(8, 4, 3);
   ObjectiveConfig config;
   config.gamma = 0.3;
-  config.kernel = "linear";
+  config.kernel = KernelType::kLinear;
   const auto out = make(config)->forward(in);
   const auto x = l2_normalize(in.prompt_embedding), pos = l2_normalize(in.chosen_embedding),
              neg = l2_normalize(in.rejected_embedding);
@@ -262,14 +265,14 @@ TEST(Objective, LogitPlacementPutsTheMarginInsideTheLink) {
   EXPECT_NEAR(out.metrics.at("semantic/margin").item<double>(), margin.mean().item<double>(),
               1e-12);
 
-  config.placement = "additive";
+  config.placement = Placement::kAdditive;
   EXPECT_FALSE(make(config)->semantic_term_is_constant());  // policy embeddings carry gradient
-  config.embedding_source = "precomputed";
+  config.embedding_source = EmbeddingSource::kPrecomputed;
   EXPECT_TRUE(make(config)->semantic_term_is_constant());
   config.kernel_options.learn = true;
   EXPECT_FALSE(make(config)->semantic_term_is_constant());
   config.kernel_options.learn = false;
-  config.embedding_source = "policy";
+  config.embedding_source = EmbeddingSource::kPolicy;
   const auto additive = make(config)->forward(in);
   const auto plain = (-at::log_sigmoid(0.1 * h)).mean() - 0.3 * margin.mean();
   EXPECT_NEAR(additive.loss.item<double>(), plain.item<double>(), 1e-12);
@@ -282,7 +285,7 @@ TEST(Objective, EmbeddingSourceDecidesWhetherGradientsReachTheEmbeddings) {
     in.policy_chosen_logps = leaf(in.policy_chosen_logps);
     ObjectiveConfig config;
     config.gamma = 0.5;
-    config.embedding_source = source;
+    config.embedding_source = parse_enum<EmbeddingSource>(source, "embedding_source");
     make(config)->forward(in).loss.backward();
     EXPECT_EQ(in.chosen_embedding.grad().defined(), source == "policy") << source;
   }
@@ -292,7 +295,7 @@ TEST(Objective, HmkAddsTheEntropyTermAndLogsWeights) {
   const auto in = random_inputs(4, 4, 5);
   ObjectiveConfig config;
   config.gamma = 0.2;
-  config.kernel = "hmk";
+  config.kernel = KernelType::kHmk;
   config.hmk_entropy_weight = 0.5;
   auto objective = make(config);
   EXPECT_TRUE(objective->needs_embeddings());
@@ -345,7 +348,7 @@ TEST(Objective, TokenPenaltyIsAddedWithAlpha) {
   const auto per_seq = sequence_token_divergence_reference(policy_logits, ref_logits, mask, {});
   EXPECT_NEAR(objective->penalty(policy, ref, mask).item<double>(),
               per_seq.narrow(0, 0, 2).mean().item<double>(), 1e-12);
-  config.penalty_on = "both";
+  config.penalty_on = PenaltyOn::kBoth;
   EXPECT_NEAR(make(config)->penalty(policy, ref, mask).item<double>(),
               (per_seq.narrow(0, 0, 2).mean() + per_seq.narrow(0, 2, 2).mean()).item<double>(),
               1e-12);
@@ -368,9 +371,9 @@ TEST(Objective, GradientsMatchFiniteDifferencesForEveryKernel) {
     in.rejected_embedding = leaf(in.rejected_embedding);
     ObjectiveConfig config;
     config.gamma = 0.4;
-    config.kernel = kernel;
+    config.kernel = parse_enum<KernelType>(kernel, "kernel");
     config.kernel_options.learn = true;
-    config.divergence = "js";
+    config.divergence = ScoreMap::kJs;
     auto objective = make(config, 3);
     std::vector<at::Tensor> leaves = {in.policy_chosen_logps, in.policy_rejected_logps,
                                       in.prompt_embedding, in.chosen_embedding,
@@ -393,8 +396,8 @@ TEST(Objective, ExtremeInputsStayFiniteInFp32) {
       in.rejected_embedding = at::zeros({3, 4});
       ObjectiveConfig config;
       config.gamma = 0.5;
-      config.kernel = kernel;
-      config.divergence = divergence;
+      config.kernel = parse_enum<KernelType>(kernel, "kernel");
+      config.divergence = parse_enum<ScoreMap>(divergence, "divergence");
       config.kernel_options.sigma_median = true;
       Objective objective(config, 4);
       const auto out = objective->forward(in);
@@ -409,10 +412,10 @@ TEST(Objective, ExtremeInputsStayFiniteInFp32) {
 TEST(Objective, InputAndConfigurationErrorsAreReported) {
   ObjectiveConfig config;
   config.gamma = 0.1;
-  config.kernel = "mahalanobis";
+  config.kernel = KernelType::kMahalanobis;
   EXPECT_TRUE(throws_with<ConfigError>([&] { Objective(config, 0); },
                                        {"kernel 'mahalanobis' needs the embedding dimension"}));
-  config.losses = {{"bco_pair", 1.0}};
+  config.loss_type = {LossType::kBcoPair};
   EXPECT_THROW(Objective(config, 4), ConfigError);
   config = {};
   config.gamma = 0.1;
@@ -431,8 +434,8 @@ TEST(Objective, InputAndConfigurationErrorsAreReported) {
 TEST(Objective, MahalanobisDataInitThroughTheObjective) {
   ObjectiveConfig config;
   config.gamma = 0.1;
-  config.kernel = "hmk";
-  config.kernel_options.mahalanobis_init = "data";
+  config.kernel = KernelType::kHmk;
+  config.kernel_options.mahalanobis_init = MahalanobisInit::kData;
   auto objective = make(config, 4);
   at::manual_seed(9);
   objective->init_kernel_from_data(at::randn({50, 4}, at::kDouble));

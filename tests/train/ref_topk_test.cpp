@@ -24,7 +24,7 @@ TEST_F(RefTopkTest, GatherEqualsTheReferencesTopkAtPenalisedPositions) {
   REQUIRE_MODEL();
   const auto cfg = config(tmp_ / "run");
   auto tokenizer = text::Tokenizer::load(tokenizer_dir_);
-  auto splits = data::load_preference_data(to_data_config(cfg), *tokenizer, 3);
+  auto splits = data::load_preference_data(cfg.data, *tokenizer, 3);
   auto reference = model::load_model(model_dir_);
   const int64_t k = 5, vocab = reference->config().vocab_size;
   const fs::path file = topk_cache_file(tmp_ / "cache", "abc", k, 2);
@@ -72,7 +72,7 @@ TEST_F(RefTopkTest, GatherEqualsTheReferencesTopkAtPenalisedPositions) {
 TEST_F(RefTopkTest, OnePassAlsoYieldsTheSequenceTable) {
   REQUIRE_MODEL();
   auto tokenizer = text::Tokenizer::load(tokenizer_dir_);
-  auto splits = data::load_preference_data(to_data_config(config(tmp_ / "run")), *tokenizer, 3);
+  auto splits = data::load_preference_data(config(tmp_ / "run").data, *tokenizer, 3);
   auto reference = model::load_model(model_dir_);
   const auto n = static_cast<int64_t>(splits.eval.records.size());
   auto table = torch::zeros({n, 2}, torch::kFloat);

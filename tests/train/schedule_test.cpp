@@ -37,8 +37,8 @@ TEST(Schedule, WarmupResolution) {
 }
 
 TEST(Schedule, ParseNames) {
-  EXPECT_EQ(parse_schedule("cosine"), ScheduleType::kCosine);
-  EXPECT_THROW(parse_schedule("polynomial"), ConfigError);
+  EXPECT_EQ(parse_enum<ScheduleType>("cosine", "lr_scheduler_type"), ScheduleType::kCosine);
+  EXPECT_THROW(parse_enum<ScheduleType>("polynomial", "lr_scheduler_type"), ConfigError);
 }
 
 }  // namespace

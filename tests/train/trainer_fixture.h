@@ -88,7 +88,6 @@ class TrainerFixture : public ::testing::Test {
     root["logging_steps"] = 1;
     root["save_steps"] = 0;
     root["max_length"] = 64;
-    root["max_prompt_length"] = 40;
     root["seed"] = 3;
     root["data"]["train_files"].push_back((data_dir_->path() / "pairs.jsonl").string());
     root["data"]["eval_fraction"] = 0.25;

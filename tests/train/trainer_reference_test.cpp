@@ -30,8 +30,7 @@ class TrainerReferenceTest : public test_support::TrainerFixture {
                           int skip_every = 0) const {
     auto tokenizer = text::Tokenizer::load(tokenizer_dir_);
     const int64_t pad = tokenizer->pad_id().value_or(tokenizer->eos_id().value_or(0));
-    auto splits = data::load_preference_data(to_data_config(cfg), *tokenizer,
-                                             static_cast<uint64_t>(cfg.seed));
+    auto splits = data::load_preference_data(cfg.data, *tokenizer, static_cast<uint64_t>(cfg.seed));
     auto reference = model::load_model(model_dir_);
     std::map<int64_t, std::pair<float, float>> values;
     for (const auto* split : {&splits.train, &splits.eval}) {
@@ -64,7 +63,7 @@ class TrainerReferenceTest : public test_support::TrainerFixture {
   TrainConfig config_on(const fs::path& out, const fs::path& data,
                         std::vector<std::string> overrides = {}) const {
     auto cfg = config(out, std::move(overrides));
-    cfg.data["train_files"][0] = data.string();
+    cfg.data.train_files[0] = data.string();
     return cfg;
   }
 

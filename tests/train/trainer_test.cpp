@@ -176,8 +176,8 @@ TEST_F(TrainerTest, LearnsSyntheticPreferences) {
   auto cfg = config(tmp_ / "learn",
                     {"max_steps=-1", "num_train_epochs=3", "per_device_train_batch_size=8",
                      "learning_rate=2e-3", "lr_scheduler_type=constant", "logging_steps=5"});
-  cfg.data["train_files"][0] = (tmp_ / "big.jsonl").string();
-  cfg.data["eval_fraction"] = 0.2;
+  cfg.data.train_files[0] = (tmp_ / "big.jsonl").string();
+  cfg.data.eval_fraction = 0.2;
   Trainer t(cfg, quiet());
   auto r = t.run();
   EXPECT_GE(r.final_eval.at("eval_rewards/accuracies"), 0.9);

@@ -1,6 +1,7 @@
 // `dpok data stats|show`: inspect a preference dataset without training.
 //
 //   dpok data stats --data SPEC --tokenizer T [--max-length N] [--json]
+//       (lengths, truncation and bad-record handling default to `dpok train`'s: data::DataConfig)
 //       loads (and caches) the data as training would and prints the summary: records read /
 //       kept / dropped by reason, truncated, token lengths, padding fraction, and an ASCII
 //       histogram of sequence lengths; --json prints one JSON object instead.
@@ -23,11 +24,12 @@ namespace dpok::cli {
 namespace {
 
 struct DataOptions {
-  std::string data, tokenizer, format = "auto", truncation_mode = "keep_start";
-  std::string on_bad_record = "error", cache_dir;
+  std::string data, tokenizer;
+  data::DataConfig config;  // the flags below fill it; its defaults are `dpok train`'s
+  std::string truncation_mode = name_of(config.truncation_mode);
+  std::string on_bad_record = name_of(config.on_bad_record);
   std::vector<std::string> field_map;
-  int64_t max_length = 1024, max_prompt_length = -1, batch_size = 8;
-  int num_threads = 0;
+  int64_t batch_size = 8;
   bool no_cache = false, json = false;
   int64_t n = 3;
 };
@@ -36,36 +38,30 @@ void add_common(CLI::App& app, DataOptions& o) {
   app.add_option("--data", o.data, "data file, glob, or comma-separated list")->required();
   app.add_option("--tokenizer", o.tokenizer, "model directory, tokenizer.json or .model")
       ->required();
-  app.add_option("--max-length", o.max_length, "max prompt + completion tokens")
+  app.add_option("--max-length", o.config.max_length, "max prompt + completion tokens")
       ->capture_default_str();
-  app.add_option("--max-prompt-length", o.max_prompt_length, "max prompt tokens (-1: none)")
+  app.add_option("--truncation-mode", o.truncation_mode, join(enum_choices<data::TruncationMode>()))
       ->capture_default_str();
-  app.add_option("--truncation-mode", o.truncation_mode, "keep_start or keep_end")
-      ->capture_default_str();
-  app.add_option("--format", o.format,
+  app.add_option("--format", o.config.format,
                  "auto, standard_explicit, standard_implicit, "
                  "conversational_explicit, conversational_implicit")
       ->capture_default_str();
   app.add_option("--field-map", o.field_map, "canonical=column, e.g. prompt=question");
-  app.add_option("--on-bad-record", o.on_bad_record, "error or skip")->capture_default_str();
-  app.add_option("--num-threads", o.num_threads, "tokenization threads (0: all cores)")
+  app.add_option("--on-bad-record", o.on_bad_record, join(enum_choices<data::OnBadRecord>()))
       ->capture_default_str();
-  app.add_option("--cache-dir", o.cache_dir,
+  app.add_option("--num-threads", o.config.num_threads, "tokenization threads (0: all cores)")
+      ->capture_default_str();
+  app.add_option("--cache-dir", o.config.cache_dir,
                  "cache directory (default $DPOK_CACHE or ~/.cache/dpok)");
   app.add_flag("--no-cache", o.no_cache, "neither read nor write the tokenization cache");
 }
 
 data::DataConfig make_config(const DataOptions& o) {
-  data::DataConfig config;
+  data::DataConfig config = o.config;
   config.train_files = {o.data};
-  config.format = o.format;
-  config.max_length = o.max_length;
-  if (o.max_prompt_length >= 0) config.max_prompt_length = o.max_prompt_length;
-  config.truncation_mode = o.truncation_mode;
-  config.on_bad_record = o.on_bad_record;
-  config.cache_dir = o.cache_dir;
+  config.truncation_mode = parse_enum<data::TruncationMode>(o.truncation_mode, "--truncation-mode");
+  config.on_bad_record = parse_enum<data::OnBadRecord>(o.on_bad_record, "--on-bad-record");
   config.cache = !o.no_cache;
-  config.num_threads = o.num_threads;
   for (const auto& entry : o.field_map) {
     const auto eq = entry.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
@@ -74,6 +70,7 @@ data::DataConfig make_config(const DataOptions& o) {
     config.field_map[entry.substr(0, eq)] = entry.substr(eq + 1);
   }
   config.validate();
+  if (auto note = config.deprecation_note(); !note.empty()) std::cerr << note << "\n";
   return config;
 }
 

@@ -309,8 +309,6 @@ std::function<int()> setup_eval(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--max-length", o->source.max_length, "max prompt + completion tokens")
       ->capture_default_str();
-  app.add_option("--max-prompt-length", o->source.max_prompt_length, "max prompt tokens")
-      ->capture_default_str();
   app.add_option("--batch-size", o->batch_size, "pairs per forward")->capture_default_str();
   app.add_option("--bootstrap", o->bootstrap, "bootstrap resamples")->capture_default_str();
   app.add_option("--device", o->device, "cpu, cuda, cuda:N, auto")->capture_default_str();

@@ -78,8 +78,12 @@ std::vector<Candidate> rank_candidates(const select::Selection& s, int k) {
   return all;
 }
 
-YAML::Node base_config(const SelectOptions& o) {
-  if (!o.validate_config.empty()) return YAML::LoadFile(o.validate_config);
+// One validation run's configuration: --validate-config through the trainer's loader (its
+// learning rate, lengths and data included), else a base built from --model / --data; the
+// candidate's overrides on top.
+train::TrainConfig candidate_config(const SelectOptions& o,
+                                    const std::vector<std::string>& overrides) {
+  if (!o.validate_config.empty()) return train::TrainConfig::load(o.validate_config, overrides);
   YAML::Node root;
   root["model"] = o.model;
   if (!o.tokenizer.empty()) root["tokenizer"] = o.tokenizer;
@@ -88,12 +92,11 @@ YAML::Node base_config(const SelectOptions& o) {
   root["logging_steps"] = 10;
   root["save_steps"] = 1000000;
   root["max_length"] = o.source.max_length;
-  root["max_prompt_length"] = o.source.max_prompt_length;
   YAML::Node data;
   for (const auto& item : data::split_data_spec(o.source.spec)) data["train_files"].push_back(item);
   data["eval_fraction"] = o.validate_eval_fraction;
   root["data"] = data;
-  return root;
+  return train::TrainConfig::from_yaml(root, overrides, "dpok select");
 }
 
 void run_validation(const SelectOptions& o, const select::Selection& s) {
@@ -108,7 +111,7 @@ void run_validation(const SelectOptions& o, const select::Selection& s) {
     overrides.push_back(fmt::format("max_steps={}", o.validate_steps));
     overrides.push_back(fmt::format("output_dir={}/candidate-{}", o.validate_dir, i));
     for (const auto& extra : o.validate_set) overrides.push_back(extra);
-    auto config = train::TrainConfig::from_yaml(base_config(o), overrides, "dpok select");
+    auto config = candidate_config(o, overrides);
     std::cerr << fmt::format("validate {}/{}: {} ({} steps)\n", i + 1, candidates.size(),
                              candidates[i].label, o.validate_steps);
     train::TrainOptions options;
@@ -150,6 +153,8 @@ void run_validation(const SelectOptions& o, const select::Selection& s) {
 }
 
 int run_select(SelectOptions o) {
+  // A bad --validate-config fails now, not after the metrics pass.
+  if (o.validate > 0) candidate_config(o, o.validate_set);
   if (o.tokenizer.empty()) o.tokenizer = o.model;
   const auto tok = text::Tokenizer::load(o.tokenizer);
   const auto records = eval::load_records(o.source, *tok);
@@ -199,8 +204,6 @@ std::function<int()> setup_select(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--seed", o->source.seed, "sampling seed")->capture_default_str();
   app.add_option("--max-length", o->source.max_length, "max prompt + completion tokens")
-      ->capture_default_str();
-  app.add_option("--max-prompt-length", o->source.max_prompt_length, "max prompt tokens")
       ->capture_default_str();
   app.add_option("--batch-size", o->batch_size, "pairs per forward")->capture_default_str();
   app.add_option("--device", o->device, "cpu, cuda, cuda:N, auto")->capture_default_str();

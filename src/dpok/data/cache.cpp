@@ -144,9 +144,8 @@ std::string cache_key(const std::vector<std::filesystem::path>& files, const Dat
     h.add(v);
   }
   h.add_pod(config.max_length);
-  h.add_pod(config.max_prompt_length.value_or(-1));
-  h.add(config.truncation_mode);
-  h.add(config.on_bad_record);
+  h.add(name_of(config.truncation_mode));
+  h.add(name_of(config.on_bad_record));
   h.add_pod(tokenizer_fingerprint(tokenizer));
   return hex(h.value());
 }

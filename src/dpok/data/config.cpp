@@ -1,24 +1,21 @@
-// DataConfig parsing and validation (see config.h).
+// DataConfig's schema sections and validation (see config.h).
 #include "dpok/data/config.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "dpok/core/error.h"
 
 namespace dpok::data {
 namespace {
 
-constexpr const char* kComponent = "data.config";
-
-const std::vector<std::string>& config_keys() {
-  static const std::vector<std::string> keys = {
-      "train_files",   "eval_files",           "eval_fraction",     "format",
-      "field_map",     "max_length",           "max_prompt_length", "truncation_mode",
-      "on_bad_record", "pad_to_multiple_of_8", "cache_dir",         "cache",
-      "num_threads"};
-  return keys;
-}
+constexpr EnumName<TruncationMode> kTruncationNames[] = {
+    {"keep_start", TruncationMode::kKeepStart},
+    {"keep_end", TruncationMode::kKeepEnd},
+};
+constexpr EnumName<OnBadRecord> kOnBadRecordNames[] = {
+    {"error", OnBadRecord::kError},
+    {"skip", OnBadRecord::kSkip},
+};
 
 const std::vector<std::string>& format_names() {
   static const std::vector<std::string> names = {"auto", "standard_explicit", "standard_implicit",
@@ -27,41 +24,68 @@ const std::vector<std::string>& format_names() {
   return names;
 }
 
-template <typename T>
-T scalar(const YAML::Node& node, const std::string& key, const char* expected) {
-  if (!node.IsScalar()) {
-    DPOK_THROW(ConfigError, kComponent, "data.{}: expected {}", key, expected);
-  }
-  try {
-    return node.as<T>();
-  } catch (const YAML::Exception&) {
-    DPOK_THROW(ConfigError, kComponent, "data.{}: expected {}, got '{}'", key, expected,
-               node.Scalar());
-  }
-}
-
-// A string or a list of strings.
-std::vector<std::string> string_list(const YAML::Node& node, const std::string& key) {
-  std::vector<std::string> out;
-  if (node.IsScalar()) {
-    out.push_back(node.Scalar());
-  } else if (node.IsSequence()) {
-    for (const auto& item : node) out.push_back(scalar<std::string>(item, key, "a string"));
-  } else if (!node.IsNull()) {
-    DPOK_THROW(ConfigError, kComponent, "data.{}: expected a path or a list of paths", key);
-  }
-  return out;
-}
-
-void check_one_of(const std::string& key, const std::string& value,
-                  const std::vector<std::string>& allowed) {
-  if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return;
-  std::string list;
-  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-  DPOK_THROW(ConfigError, kComponent, "data.{}: '{}' is not one of {}", key, value, list);
+schema::Field<DataConfig> field_map_field() {
+  return schema::Field<DataConfig>{
+      "field_map", "canonical column -> column name in the files, e.g. {prompt: question}",
+      [](DataConfig& out, const YAML::Node& node, const std::string& key) {
+        if (!node.IsMap()) schema::throw_type_error(key, node, "a mapping of column names");
+        out.field_map.clear();
+        for (const auto& entry : node) {
+          const auto name = entry.first.as<std::string>();
+          out.field_map[name] = schema::read_value<std::string>(entry.second, key + "." + name);
+        }
+      },
+      [](const DataConfig& in) {
+        YAML::Node out(YAML::NodeType::Map);
+        for (const auto& [canonical, column] : in.field_map) out[canonical] = column;
+        return out;
+      }};
 }
 
 }  // namespace
+
+std::span<const EnumName<TruncationMode>> enum_names(TruncationMode) {
+  return kTruncationNames;
+}
+std::span<const EnumName<OnBadRecord>> enum_names(OnBadRecord) {
+  return kOnBadRecordNames;
+}
+
+const schema::Section<DataConfig>& data_section() {
+  using C = DataConfig;
+  static const schema::Section<DataConfig> kSection(
+      "data.",
+      {schema::path_field("train_files", &C::train_files,
+                          "training files or glob patterns (.jsonl/.json, optionally .gz/.zst)"),
+       schema::path_field("eval_files", &C::eval_files,
+                          "evaluation files; empty: hold out eval_fraction of the train records"),
+       schema::field("eval_fraction", &C::eval_fraction,
+                     "held-out fraction of the train records, in [0, 1)"),
+       schema::field("format", &C::format,
+                     "auto (per record), standard_explicit, standard_implicit, "
+                     "conversational_explicit, conversational_implicit"),
+       field_map_field(),
+       schema::field("on_bad_record", &C::on_bad_record,
+                     "error: stop at a bad record, naming it; skip: count and drop it"),
+       schema::path_field("cache_dir", &C::cache_dir,
+                          "tokenization cache directory; empty: $DPOK_CACHE, else ~/.cache/dpok"),
+       schema::field("cache", &C::cache, "read and write the tokenization cache"),
+       schema::field("num_threads", &C::num_threads, "tokenization threads; 0: all cores")});
+  return kSection;
+}
+
+const schema::Section<DataConfig>& length_section() {
+  using C = DataConfig;
+  static const schema::Section<DataConfig> kSection(
+      "", {schema::field("max_length", &C::max_length, "prompt + completion tokens per sequence"),
+           schema::field("truncation_mode", &C::truncation_mode,
+                         "keep_start: cut the completion's end (a prompt of max_length tokens "
+                         "drops the record); keep_end (deprecated in TRL): cut the prompt's start"),
+           schema::field("pad_to_multiple_of", &C::pad_to_multiple_of,
+                         "pad each batch's sequence length to a multiple of this; null: no "
+                         "padding beyond the longest sequence")});
+  return kSection;
+}
 
 const std::vector<std::string>& canonical_fields() {
   static const std::vector<std::string> fields = {"prompt",
@@ -77,106 +101,35 @@ const std::vector<std::string>& canonical_fields() {
   return fields;
 }
 
-std::string nearest_name(const std::string& name, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_distance = std::string::npos;
-  for (const auto& candidate : candidates) {
-    std::vector<size_t> row(candidate.size() + 1);
-    std::iota(row.begin(), row.end(), size_t{0});
-    for (size_t i = 1; i <= name.size(); ++i) {
-      size_t diagonal = row[0];
-      row[0] = i;
-      for (size_t j = 1; j <= candidate.size(); ++j) {
-        const size_t up = row[j];
-        row[j] = std::min(
-            {row[j] + 1, row[j - 1] + 1, diagonal + (name[i - 1] == candidate[j - 1] ? 0 : 1)});
-        diagonal = up;
-      }
-    }
-    if (row.back() < best_distance) {
-      best_distance = row.back();
-      best = candidate;
-    }
-  }
-  return best;
-}
-
-DataConfig DataConfig::from_yaml(const YAML::Node& node) {
-  DataConfig config;
-  if (!node || node.IsNull()) return config;
-  if (!node.IsMap()) DPOK_THROW(ConfigError, kComponent, "data: expected a mapping");
-  for (const auto& entry : node) {
-    const std::string key = entry.first.as<std::string>();
-    const YAML::Node& value = entry.second;
-    if (key == "train_files") {
-      config.train_files = string_list(value, key);
-    } else if (key == "eval_files") {
-      config.eval_files = string_list(value, key);
-    } else if (key == "eval_fraction") {
-      config.eval_fraction = scalar<double>(value, key, "a number in [0, 1)");
-    } else if (key == "format") {
-      config.format = scalar<std::string>(value, key, "a format name");
-    } else if (key == "field_map") {
-      if (!value.IsMap()) DPOK_THROW(ConfigError, kComponent, "data.field_map: expected a mapping");
-      for (const auto& f : value) {
-        config.field_map[f.first.as<std::string>()] =
-            scalar<std::string>(f.second, "field_map." + f.first.as<std::string>(), "a string");
-      }
-    } else if (key == "max_length") {
-      config.max_length = scalar<int64_t>(value, key, "a positive integer");
-    } else if (key == "max_prompt_length") {
-      if (!value.IsNull()) {
-        config.max_prompt_length = scalar<int64_t>(value, key, "a positive integer");
-      }
-    } else if (key == "truncation_mode") {
-      config.truncation_mode = scalar<std::string>(value, key, "keep_start or keep_end");
-    } else if (key == "on_bad_record") {
-      config.on_bad_record = scalar<std::string>(value, key, "error or skip");
-    } else if (key == "pad_to_multiple_of_8") {
-      config.pad_to_multiple_of_8 = scalar<bool>(value, key, "true or false");
-    } else if (key == "cache_dir") {
-      config.cache_dir = scalar<std::string>(value, key, "a directory");
-    } else if (key == "cache") {
-      config.cache = scalar<bool>(value, key, "true or false");
-    } else if (key == "num_threads") {
-      config.num_threads = scalar<int>(value, key, "an integer");
-    } else {
-      DPOK_THROW(ConfigError, kComponent, "data: unknown key '{}' (did you mean '{}'?)", key,
-                 nearest_name(key, config_keys()));
-    }
-  }
-  config.validate();
-  return config;
-}
-
 void DataConfig::validate() const {
-  check_one_of("format", format, format_names());
-  check_one_of("truncation_mode", truncation_mode, {"keep_start", "keep_end"});
-  check_one_of("on_bad_record", on_bad_record, {"error", "skip"});
-  if (max_length <= 0) {
-    DPOK_THROW(ConfigError, kComponent, "data.max_length: expected > 0, got {}", max_length);
+  const auto& formats = format_names();
+  if (std::find(formats.begin(), formats.end(), format) == formats.end()) {
+    throw_not_a_choice("data.format", format, formats);
   }
-  if (max_prompt_length && *max_prompt_length < 0) {
-    DPOK_THROW(ConfigError, kComponent, "data.max_prompt_length: expected >= 0, got {}",
-               *max_prompt_length);
+  require_value(max_length > 1, "max_length", static_cast<double>(max_length), "> 1");
+  if (pad_to_multiple_of) {
+    require_value(*pad_to_multiple_of > 0, "pad_to_multiple_of",
+                  static_cast<double>(*pad_to_multiple_of), "> 0, or null");
   }
-  if (!(eval_fraction >= 0.0 && eval_fraction < 1.0)) {
-    DPOK_THROW(ConfigError, kComponent, "data.eval_fraction: expected a number in [0, 1), got {}",
-               eval_fraction);
-  }
-  if (num_threads < 0) {
-    DPOK_THROW(ConfigError, kComponent, "data.num_threads: expected >= 0, got {}", num_threads);
-  }
+  require_value(eval_fraction >= 0.0 && eval_fraction < 1.0, "data.eval_fraction", eval_fraction,
+                "in [0, 1)");
+  require_value(num_threads >= 0, "data.num_threads", num_threads, ">= 0 (0: all cores)");
+  const auto& fields = canonical_fields();
   for (const auto& [canonical, column] : field_map) {
-    const auto& fields = canonical_fields();
     if (std::find(fields.begin(), fields.end(), canonical) == fields.end()) {
-      DPOK_THROW(ConfigError, kComponent, "data.field_map: unknown field '{}' (did you mean '{}'?)",
-                 canonical, nearest_name(canonical, fields));
+      DPOK_THROW(ConfigError, "config",
+                 "key 'data.field_map': unknown field '{}' (did you mean '{}'?)", canonical,
+                 nearest_name(canonical, fields));
     }
-    if (column.empty()) {
-      DPOK_THROW(ConfigError, kComponent, "data.field_map.{}: empty column name", canonical);
-    }
+    require_value(!column.empty(), "data.field_map." + canonical, "''", "a column name");
   }
+}
+
+std::string DataConfig::deprecation_note() const {
+  if (truncation_mode != TruncationMode::kKeepEnd) return "";
+  // TRL 1.x: "The 'keep_end' truncation mode is deprecated and will be removed in v2.0.0."
+  return "truncation_mode: keep_end is deprecated in TRL 1.x (to be removed in TRL 2.0); "
+         "keep_start is the default";
 }
 
 }  // namespace dpok::data

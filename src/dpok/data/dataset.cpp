@@ -122,7 +122,7 @@ PreferenceDataset build_dataset(const std::vector<std::filesystem::path>& files,
                                 const DataConfig& config, const text::Tokenizer& tokenizer) {
   const RecordParser parser(config);
   const PairEncoder encoder(tokenizer, EncodeOptions::from_config(config));
-  const bool skip = config.on_bad_record == "skip";
+  const bool skip = config.on_bad_record == OnBadRecord::kSkip;
   PreferenceDataset dataset;
   DataSummary& s = dataset.summary;
   std::vector<Location> locations;

@@ -33,8 +33,7 @@ nlohmann::ordered_json concat(const nlohmann::ordered_json& a, const nlohmann::o
 EncodeOptions EncodeOptions::from_config(const DataConfig& config) {
   EncodeOptions options;
   options.max_length = config.max_length;
-  options.max_prompt_length = config.max_prompt_length;
-  options.keep_end = config.truncation_mode == "keep_end";
+  options.keep_end = config.truncation_mode == TruncationMode::kKeepEnd;
   return options;
 }
 
@@ -153,8 +152,6 @@ bool PairEncoder::truncate(PreferenceRecord& record, bool& truncated, RecordIssu
       truncated = true;
     }
   };
-  if (options_.max_prompt_length)
-    cut_front(prompt, static_cast<size_t>(*options_.max_prompt_length));
   const auto max_length = static_cast<size_t>(options_.max_length);
   if (options_.keep_end) {
     const size_t longest = std::max(record.chosen_ids.size(), record.rejected_ids.size());

@@ -11,13 +11,12 @@
 //   apply_chat_template(tokenize=True) does), with the record's chat_template_kwargs as extra
 //   template variables (as TRL passes them). The prompt's ids must be a prefix of the full ids;
 //   the completion is the remainder. Otherwise the record is a bad record "prompt_not_prefix".
-// - Truncation (max_length = prompt + completion tokens of each sequence):
-//   max_prompt_length first keeps the prompt's last tokens (those next to the completion, as TRL);
-//   keep_start then cuts each completion's end to fit after the prompt (a prompt of max_length
-//   tokens or more leaves no room: dropped as "prompt_too_long"); keep_end cuts the prompt's start
-//   so that the longer completion fits (a completion longer than max_length keeps its first
-//   max_length tokens and the prompt becomes empty). A completion cut to nothing is dropped as
-//   "empty_completion".
+// - Truncation (max_length = prompt + completion tokens of each sequence, TRL 1.x: no separate
+//   prompt limit): keep_start cuts each completion's end to fit after the prompt (a prompt of
+//   max_length tokens or more leaves no room: dropped as "prompt_too_long"); keep_end cuts the
+//   prompt's start so that the longer completion fits (a completion longer than max_length keeps
+//   its first max_length tokens and the prompt becomes empty). A completion cut to nothing is
+//   dropped as "empty_completion".
 // What it doesn't do: read or parse JSON (formats.h), or decide what bad records do (dataset.h).
 //
 // Throws ConfigError when a conversational record meets a tokenizer without a chat template;
@@ -39,9 +38,8 @@ class Tokenizer;
 namespace dpok::data {
 
 struct EncodeOptions {
-  int64_t max_length = 1024;
-  std::optional<int64_t> max_prompt_length;
-  bool keep_end = false;  // truncation_mode == "keep_end"
+  int64_t max_length = DataConfig{}.max_length;
+  bool keep_end = false;  // truncation_mode == keep_end
 
   static EncodeOptions from_config(const DataConfig& config);
 };
@@ -69,7 +67,7 @@ class PairEncoder {
  private:
   EncodeResult encode_standard(const ParsedPair& pair) const;
   EncodeResult encode_conversational(const ParsedPair& pair) const;
-  // Applies max_prompt_length and max_length; false when the record must be dropped.
+  // Applies max_length; false when the record must be dropped.
   bool truncate(PreferenceRecord& record, bool& truncated, RecordIssue& issue) const;
 
   const text::Tokenizer& tokenizer_;

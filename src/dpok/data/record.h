@@ -45,7 +45,7 @@ struct LengthStats {
 struct DataSummary {
   int64_t records_read = 0;     // records seen in the files (including bad and dropped ones)
   int64_t records_kept = 0;     // records in this dataset
-  int64_t truncated = 0;        // kept records that max_length / max_prompt_length shortened
+  int64_t truncated = 0;        // kept records that max_length shortened
   int64_t prompt_fallback = 0;  // implicit HH prompts taken from the common prefix
   std::map<std::string, int64_t> dropped;  // reason → count (drops and skipped bad records)
   std::map<std::string, int64_t> formats;  // format name → kept records

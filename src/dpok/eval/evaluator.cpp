@@ -31,7 +31,7 @@ void for_each_batch(std::span<const data::PreferenceRecord> records, std::int64_
     const auto end = std::min(records.size(), start + step);
     std::vector<const data::PreferenceRecord*> batch_records;
     for (auto i = start; i < end; ++i) batch_records.push_back(&records[i]);
-    visit(data::collate(batch_records, pad_id, /*pad_to_multiple_of_8=*/false));
+    visit(data::collate(batch_records, pad_id, /*pad_to_multiple_of=*/0));
   }
 }
 
@@ -111,9 +111,6 @@ std::vector<data::PreferenceRecord> load_records(const RecordSource& source,
   config.train_files = data::split_data_spec(source.spec);
   config.eval_fraction = source.eval_fraction;
   config.max_length = source.max_length;
-  config.max_prompt_length = source.max_prompt_length;
-  config.truncation_mode = source.truncation_mode;
-  config.on_bad_record = source.on_bad_record;
   config.cache = source.cache;
   config.validate();
   auto splits = data::load_preference_data(config, tokenizer, source.seed);

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "dpok/data/config.h"
 #include "dpok/data/torch/batch.h"
 #include "dpok/data/record.h"
 #include "dpok/model/causal_lm.h"
@@ -70,10 +71,9 @@ struct RecordSource {
   std::string spec;               // file, glob, or comma-separated list of them
   double eval_fraction = 0.0;     // > 0: use the seeded held-out split, as training does
   std::uint64_t seed = 42;        // split and sampling seed (the trainer's default seed)
-  std::int64_t max_length = 512;  // TrainConfig defaults
-  std::int64_t max_prompt_length = 256;
-  std::string truncation_mode = "keep_end";
-  std::string on_bad_record = "error";
+  // Truncation and bad-record handling are the data section's defaults (data::DataConfig), the
+  // ones `dpok train` and `dpok data stats` use.
+  std::int64_t max_length = data::DataConfig{}.max_length;
   std::int64_t sample = 0;  // > 0: a seeded random subset of this many records
   bool cache = true;        // use the data subsystem's tokenization cache
 };

@@ -12,16 +12,8 @@
 namespace dpok::objective {
 namespace {
 
-constexpr const char* kComponent = "objective";
-
-template <typename E>
-struct NameEntry {
-  const char* name;
-  E value;
-};
-
 // Names follow TRL (loss_type, f_divergence_type) and objective.md; one table per enum.
-constexpr NameEntry<LossType> kLossNames[] = {
+constexpr EnumName<LossType> kLossNames[] = {
     {"sigmoid", LossType::kSigmoid},
     {"robust", LossType::kRobust},
     {"hinge", LossType::kHinge},
@@ -38,28 +30,28 @@ constexpr NameEntry<LossType> kLossNames[] = {
     {"aot", LossType::kAot},
     {"aot_unpaired", LossType::kAotUnpaired},
 };
-constexpr NameEntry<ScoreMap> kScoreMapNames[] = {
+constexpr EnumName<ScoreMap> kScoreMapNames[] = {
     {"reverse_kl", ScoreMap::kReverseKl},
     {"forward_kl", ScoreMap::kForwardKl},
     {"js", ScoreMap::kJs},
     {"alpha", ScoreMap::kAlpha},
     {"hellinger", ScoreMap::kHellinger},
 };
-constexpr NameEntry<KernelType> kKernelNames[] = {
+constexpr EnumName<KernelType> kKernelNames[] = {
     {"linear", KernelType::kLinear},           {"rbf", KernelType::kRbf},
     {"polynomial", KernelType::kPolynomial},   {"spectral", KernelType::kSpectral},
     {"mahalanobis", KernelType::kMahalanobis}, {"hmk", KernelType::kHmk},
 };
-constexpr NameEntry<Placement> kPlacementNames[] = {
+constexpr EnumName<Placement> kPlacementNames[] = {
     {"logit", Placement::kLogit},
     {"additive", Placement::kAdditive},
 };
-constexpr NameEntry<EmbeddingSource> kSourceNames[] = {
+constexpr EnumName<EmbeddingSource> kSourceNames[] = {
     {"policy", EmbeddingSource::kPolicy},
     {"reference", EmbeddingSource::kReference},
     {"precomputed", EmbeddingSource::kPrecomputed},
 };
-constexpr NameEntry<Divergence> kDivergenceNames[] = {
+constexpr EnumName<Divergence> kDivergenceNames[] = {
     {"kl", Divergence::kKl},
     {"reverse_kl", Divergence::kReverseKl},
     {"js", Divergence::kJs},
@@ -69,85 +61,53 @@ constexpr NameEntry<Divergence> kDivergenceNames[] = {
     {"tv", Divergence::kTv},
     {"wasserstein", Divergence::kWasserstein},
 };
-constexpr NameEntry<PenaltyOn> kPenaltyOnNames[] = {
+constexpr EnumName<PenaltyOn> kPenaltyOnNames[] = {
     {"chosen", PenaltyOn::kChosen},
     {"both", PenaltyOn::kBoth},
 };
-
-template <typename E, size_t N>
-E parse_name(const NameEntry<E> (&table)[N], const std::string& name, const char* key) {
-  std::string valid;
-  for (const auto& entry : table) {
-    if (name == entry.name) return entry.value;
-    valid += valid.empty() ? entry.name : fmt::format(", {}", entry.name);
-  }
-  DPOK_THROW(ConfigError, kComponent, "unknown {} '{}'; valid: {}", key, name, valid);
-}
-
-template <typename E, size_t N>
-std::string name_of(const NameEntry<E> (&table)[N], E value) {
-  for (const auto& entry : table) {
-    if (entry.value == value) return entry.name;
-  }
-  DPOK_CHECK(false, "enum value {} has no name", static_cast<int>(value));
-  return {};
-}
-
-void require(bool ok, const char* key, double value, const char* allowed) {
-  if (!ok || !std::isfinite(value)) {
-    DPOK_THROW(ConfigError, kComponent, "{} = {} is out of range; expected {}", key, value,
-               allowed);
-  }
-}
+constexpr EnumName<MahalanobisInit> kMahalanobisInitNames[] = {
+    {"identity", MahalanobisInit::kIdentity},
+    {"data", MahalanobisInit::kData},
+};
 
 void validate_kernel_options(const KernelOptions& k) {
-  require(k.tau > 0, "kernel_options.tau", k.tau, "> 0");
-  require(k.sigma > 0, "kernel_options.sigma", k.sigma, "> 0 (or 'median')");
-  require(k.c >= 0, "kernel_options.c", k.c, ">= 0");
-  require(k.p > 0, "kernel_options.p", k.p, "> 0");
-  if (k.spectral_frequencies.empty()) {
-    DPOK_THROW(ConfigError, kComponent,
-               "kernel_options.spectral_frequencies is empty; expected "
-               "at least one positive frequency");
-  }
+  require_value(k.tau > 0, "kernel_options.tau", k.tau, "> 0");
+  require_value(k.sigma > 0, "kernel_options.sigma", k.sigma, "> 0 (or 'median')");
+  require_value(k.c >= 0, "kernel_options.c", k.c, ">= 0");
+  require_value(k.p > 0, "kernel_options.p", k.p, "> 0");
+  require_value(!k.spectral_frequencies.empty(), "kernel_options.spectral_frequencies", "[]",
+                "at least one positive frequency");
   for (double w : k.spectral_frequencies) {
-    require(w > 0, "kernel_options.spectral_frequencies[]", w, "> 0");
+    require_value(w > 0, "kernel_options.spectral_frequencies[]", w, "> 0");
   }
-  if (!k.spectral_weights.empty() && k.spectral_weights.size() != k.spectral_frequencies.size()) {
-    DPOK_THROW(ConfigError, kComponent,
-               "kernel_options.spectral_weights has {} entries but spectral_frequencies has {}",
-               k.spectral_weights.size(), k.spectral_frequencies.size());
-  }
+  require_value(
+      k.spectral_weights.empty() || k.spectral_weights.size() == k.spectral_frequencies.size(),
+      "kernel_options.spectral_weights", fmt::format("of length {}", k.spectral_weights.size()),
+      fmt::format("one weight per spectral frequency ({})", k.spectral_frequencies.size()));
   for (double w : k.spectral_weights) {
-    require(w > 0, "kernel_options.spectral_weights[]", w, "> 0");
+    require_value(w > 0, "kernel_options.spectral_weights[]", w, "> 0");
   }
-  require(k.mahalanobis_rank >= 0, "kernel_options.mahalanobis_rank",
-          static_cast<double>(k.mahalanobis_rank), ">= 0 (0: full rank)");
-  if (k.mahalanobis_init != "identity" && k.mahalanobis_init != "data") {
-    DPOK_THROW(ConfigError, kComponent,
-               "unknown kernel_options.mahalanobis_init '{}'; valid: identity, data",
-               k.mahalanobis_init);
-  }
-  require(k.mahalanobis_epsilon > 0, "kernel_options.mahalanobis_epsilon", k.mahalanobis_epsilon,
-          "> 0");
+  require_value(k.mahalanobis_rank >= 0, "kernel_options.mahalanobis_rank",
+                static_cast<double>(k.mahalanobis_rank), ">= 0 (0: full rank)");
+  require_value(k.mahalanobis_epsilon > 0, "kernel_options.mahalanobis_epsilon",
+                k.mahalanobis_epsilon, "> 0");
 }
 
 void validate_losses(const ObjectiveConfig& c) {
-  if (c.losses.empty()) {
-    DPOK_THROW(ConfigError, kComponent, "loss_type is empty; expected at least one loss");
-  }
-  std::set<std::string> seen;
+  require_value(!c.loss_type.empty(), "loss_type", "[]", "at least one loss");
+  require_value(c.loss_weights.empty() || c.loss_weights.size() == c.loss_type.size(),
+                "loss_weights", fmt::format("of length {}", c.loss_weights.size()),
+                fmt::format("one weight per loss_type entry ({}), or none", c.loss_type.size()));
+  std::set<LossType> seen;
   bool has_exo = false, has_robust = false, margin_loss = false, no_margin = false;
   std::string no_margin_name;
-  for (const auto& [name, weight] : c.losses) {
-    const LossType type = parse_loss_type(name);
-    if (!seen.insert(name).second) {
-      DPOK_THROW(ConfigError, kComponent, "loss_type '{}' is listed twice", name);
+  for (const auto& [type, weight] : c.loss_terms()) {
+    const std::string name = to_string(type);
+    if (!seen.insert(type).second) {
+      DPOK_THROW(ConfigError, "config", "key 'loss_type': '{}' is listed twice", name);
     }
-    if (!(weight > 0) || !std::isfinite(weight)) {
-      DPOK_THROW(ConfigError, kComponent, "loss_weights for '{}' = {}; expected a finite value > 0",
-                 name, weight);
-    }
+    require_value(weight > 0, "loss_weights", weight,
+                  fmt::format("a finite value > 0 (the weight of '{}')", name));
     has_exo |= type == LossType::kExoPair;
     has_robust |= type == LossType::kRobust;
     if (loss_takes_margin(type)) {
@@ -159,57 +119,60 @@ void validate_losses(const ObjectiveConfig& c) {
   }
   if (!margin_loss && !no_margin) no_margin_name = "sft";  // sft alone cannot carry it either
   const double eps = c.label_smoothing;
-  require(eps >= 0 && eps <= 0.5, "label_smoothing", eps, "in [0, 0.5]");
-  if (has_robust && eps >= 0.5) {
-    DPOK_THROW(ConfigError, kComponent,
-               "label_smoothing = {} with loss 'robust'; expected [0, 0.5)", eps);
+  require_value(eps >= 0 && eps <= 0.5, "label_smoothing", eps, "in [0, 0.5]");
+  // TRL: robust's ε is a flip probability in [0, 0.5); exo_pair's must be > 0.
+  require_value(!has_robust || eps < 0.5, "label_smoothing", eps, "in [0, 0.5) with loss 'robust'");
+  require_value(!has_exo || eps > 0, "label_smoothing", eps,
+                "in (0, 0.5] with loss 'exo_pair' (e.g. 1e-3)");
+  require_value(c.discopop_tau > 0, "discopop_tau", c.discopop_tau, "> 0");
+  if (c.ld_alpha) {
+    require_value(*c.ld_alpha >= 0 && *c.ld_alpha <= 1, "ld_alpha", *c.ld_alpha,
+                  "in [0, 1] (1: no length weighting), or null");
   }
-  if (has_exo && eps <= 0) {
-    DPOK_THROW(ConfigError, kComponent,
-               "label_smoothing = {} with loss 'exo_pair'; expected ε in (0, 0.5] (e.g. 1e-3)",
-               eps);
-  }
-  require(c.discopop_tau > 0, "discopop_tau", c.discopop_tau, "> 0");
   if (c.gamma > 0 && (no_margin || !margin_loss)) {
-    DPOK_THROW(ConfigError, kComponent,
-               "gamma = {} needs a loss that can take the semantic margin, but loss '{}' cannot "
-               "(margin losses: sigmoid, robust, hinge, ipo, sigmoid_norm, exo_pair, discopop); "
-               "set gamma: 0 or change loss_type",
+    DPOK_THROW(ConfigError, "config",
+               "key 'gamma': {} needs a loss that can take the semantic margin, but loss '{}' "
+               "cannot (margin losses: sigmoid, robust, hinge, ipo, sigmoid_norm, exo_pair, "
+               "discopop); set gamma: 0 or change loss_type",
                c.gamma, no_margin_name);
   }
 }
 
 }  // namespace
 
-LossType parse_loss_type(const std::string& n) {
-  return parse_name(kLossNames, n, "loss_type");
+std::span<const EnumName<LossType>> enum_names(LossType) {
+  return kLossNames;
 }
-ScoreMap parse_score_map(const std::string& n) {
-  return parse_name(kScoreMapNames, n, "divergence");
+std::span<const EnumName<ScoreMap>> enum_names(ScoreMap) {
+  return kScoreMapNames;
 }
-KernelType parse_kernel_type(const std::string& n) {
-  return parse_name(kKernelNames, n, "kernel");
+std::span<const EnumName<KernelType>> enum_names(KernelType) {
+  return kKernelNames;
 }
-Placement parse_placement(const std::string& n) {
-  return parse_name(kPlacementNames, n, "placement");
+std::span<const EnumName<Placement>> enum_names(Placement) {
+  return kPlacementNames;
 }
-EmbeddingSource parse_embedding_source(const std::string& n) {
-  return parse_name(kSourceNames, n, "embedding_source");
+std::span<const EnumName<EmbeddingSource>> enum_names(EmbeddingSource) {
+  return kSourceNames;
 }
-Divergence parse_divergence(const std::string& n) {
-  return parse_name(kDivergenceNames, n, "penalty_divergence");
+std::span<const EnumName<Divergence>> enum_names(Divergence) {
+  return kDivergenceNames;
 }
-PenaltyOn parse_penalty_on(const std::string& n) {
-  return parse_name(kPenaltyOnNames, n, "penalty_on");
+std::span<const EnumName<PenaltyOn>> enum_names(PenaltyOn) {
+  return kPenaltyOnNames;
 }
+std::span<const EnumName<MahalanobisInit>> enum_names(MahalanobisInit) {
+  return kMahalanobisInitNames;
+}
+
 std::string to_string(LossType type) {
-  return name_of(kLossNames, type);
+  return name_of(type);
 }
 std::string to_string(KernelType type) {
-  return name_of(kKernelNames, type);
+  return name_of(type);
 }
 std::string to_string(Divergence divergence) {
-  return name_of(kDivergenceNames, divergence);
+  return name_of(divergence);
 }
 std::vector<KernelType> all_kernel_types() {
   std::vector<KernelType> types;
@@ -243,56 +206,56 @@ void set_sigma(KernelOptions& options, const std::string& text) {
   char* end = nullptr;
   const double value = std::strtod(text.c_str(), &end);
   if (text.empty() || end != text.c_str() + text.size() || !(value > 0) || !std::isfinite(value)) {
-    DPOK_THROW(ConfigError, kComponent,
-               "kernel_options.sigma = '{}'; expected a positive number or 'median'", text);
+    DPOK_THROW(ConfigError, "config",
+               "key 'kernel_options.sigma': value {} is invalid; expected a positive number or "
+               "'median'",
+               text);
   }
   options.sigma = value;
   options.sigma_median = false;
 }
 
+std::string sigma_text(const KernelOptions& options) {
+  return options.sigma_median ? "median" : fmt::format("{}", options.sigma);
+}
+
 void ObjectiveConfig::validate() const {
-  require(beta > 0, "beta", beta, "> 0");
+  require_value(beta > 0, "beta", beta, "> 0");
   validate_losses(*this);
-  const ScoreMap map = parse_score_map(divergence);
-  if (map == ScoreMap::kAlpha) {
-    require(divergence_alpha > 0 && divergence_alpha < 1, "divergence_alpha", divergence_alpha,
-            "in (0, 1)");
+  if (divergence == ScoreMap::kAlpha) {
+    require_value(divergence_alpha > 0 && divergence_alpha < 1, "divergence_alpha",
+                  divergence_alpha, "in (0, 1) with divergence: alpha");
   }
-  require(gamma >= 0, "gamma", gamma, ">= 0 (0: semantic term off)");
-  parse_kernel_type(kernel);
-  parse_placement(placement);
-  parse_embedding_source(embedding_source);
+  require_value(gamma >= 0, "gamma", gamma, ">= 0 (0: semantic term off)");
   validate_kernel_options(kernel_options);
-  require(hmk_entropy_weight >= 0, "hmk_entropy_weight", hmk_entropy_weight, ">= 0");
-  require(kernel_learning_rate > 0, "kernel_learning_rate", kernel_learning_rate, "> 0");
-  require(penalty_alpha >= 0, "penalty_alpha", penalty_alpha, ">= 0 (0: token penalty off)");
-  const Divergence d = parse_divergence(penalty_divergence);
-  parse_penalty_on(penalty_on);
-  if (d == Divergence::kRenyi) {
-    require(renyi_order > 0, "renyi_order", renyi_order, "> 0 and != 1");
-    if (renyi_order == 1.0) {
-      DPOK_THROW(ConfigError, kComponent,
-                 "renyi_order = 1 is the KL limit, where the Rényi formula divides by zero; use "
-                 "penalty_divergence: kl, or an order != 1 (default 0.9)");
-    }
+  require_value(hmk_entropy_weight >= 0, "hmk_entropy_weight", hmk_entropy_weight, ">= 0");
+  require_value(kernel_learning_rate > 0, "kernel_learning_rate", kernel_learning_rate, "> 0");
+  require_value(penalty_alpha >= 0, "penalty_alpha", penalty_alpha, ">= 0 (0: token penalty off)");
+  if (penalty_divergence == Divergence::kRenyi) {
+    require_value(renyi_order > 0, "renyi_order", renyi_order, "> 0 and != 1");
+    // The KL limit, where the Rényi formula divides by zero.
+    require_value(renyi_order != 1.0, "renyi_order", renyi_order,
+                  "!= 1 (1 is the KL limit: use penalty_divergence: kl; default 0.9)");
   }
-  require(topk >= 1, "topk", static_cast<double>(topk), ">= 1");
-  require(sinkhorn_epsilon > 0, "sinkhorn_epsilon", sinkhorn_epsilon, "> 0");
-  require(sinkhorn_iterations >= 1, "sinkhorn_iterations", static_cast<double>(sinkhorn_iterations),
-          ">= 1");
-  require(penalty_chunk_size >= 1, "penalty_chunk_size", static_cast<double>(penalty_chunk_size),
-          ">= 1");
+  require_value(topk >= 1, "penalty_topk", static_cast<double>(topk), ">= 1");
+  require_value(sinkhorn_epsilon > 0, "sinkhorn_epsilon", sinkhorn_epsilon, "> 0");
+  require_value(sinkhorn_iterations >= 1, "sinkhorn_iterations",
+                static_cast<double>(sinkhorn_iterations), ">= 1");
+  require_value(penalty_chunk_size >= 1, "penalty_chunk_size",
+                static_cast<double>(penalty_chunk_size), ">= 1");
 }
 
 std::vector<std::pair<LossType, double>> ObjectiveConfig::loss_terms() const {
   std::vector<std::pair<LossType, double>> terms;
-  for (const auto& [name, weight] : losses) terms.emplace_back(parse_loss_type(name), weight);
+  for (size_t i = 0; i < loss_type.size(); ++i) {
+    terms.emplace_back(loss_type[i], loss_weights.empty() ? 1.0 : loss_weights[i]);
+  }
   return terms;
 }
 
 TokenDivergenceOptions ObjectiveConfig::token_divergence_options() const {
   TokenDivergenceOptions options;
-  options.divergence = parse_divergence(penalty_divergence);
+  options.divergence = penalty_divergence;
   options.renyi_order = renyi_order;
   options.topk = topk;
   options.sinkhorn_epsilon = sinkhorn_epsilon;

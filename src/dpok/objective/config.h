@@ -1,15 +1,23 @@
 // ObjectiveConfig: the one description of dpok's training objective (docs/objective.md),
-// i.e. what the trainer's YAML maps to, plus the enums its string names parse into.
+// i.e. what the trainer's YAML maps to, plus its enums and their name tables.
 //
-// Does: hold every option of §1–§6 with TRL-style names and the spec's defaults; validate them
-// with ConfigError messages that name the key, the bad value and the valid range or names.
-// Does not: read YAML, touch tensors, or choose devices (the trainer maps YAML onto this struct).
+// Does: hold every option of §1–§6 with TRL-style names and the spec's defaults (the member
+// initialisers below are the only defaults); validate them with ConfigError messages that name
+// the key, the bad value and the valid range or names. Each enum has one name table
+// (enum_names, core/config_check.h): the configuration schema, the error messages and the docs
+// take the valid names from it, so a new kernel is one enum row plus one name row.
+// Does not: read YAML (train/config.cpp's schema fills this struct), touch tensors, or choose
+// devices.
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "dpok/core/config_check.h"
 
 namespace dpok::objective {
 
@@ -28,8 +36,8 @@ enum class LossType {
   kApoDown,
   kDiscopop,
   kSft,
-  kAot,
-  kAotUnpaired,
+  kAot,          // TRL `aot`: sorted log-ratio margins (objective/losses.h)
+  kAotUnpaired,  // TRL `aot_unpaired` (formerly aot_pair)
 };
 
 // §2 score maps g(r) (mode A divergences).
@@ -60,14 +68,19 @@ enum class Divergence {
 // §6 which completions the token-level penalty averages over.
 enum class PenaltyOn { kChosen, kBoth };
 
-// Name <-> enum. parse_* throw ConfigError("[objective] unknown <key> 'x'; valid: a, b, ...").
-LossType parse_loss_type(const std::string& name);
-ScoreMap parse_score_map(const std::string& name);
-KernelType parse_kernel_type(const std::string& name);
-Placement parse_placement(const std::string& name);
-EmbeddingSource parse_embedding_source(const std::string& name);
-Divergence parse_divergence(const std::string& name);
-PenaltyOn parse_penalty_on(const std::string& name);
+// §4 how the Mahalanobis factor L starts: I, or from the embeddings' covariance.
+enum class MahalanobisInit { kIdentity, kData };
+
+// The name tables (YAML names, TRL's where TRL has the concept). dpok::parse_enum and
+// dpok::name_of (core/config_check.h) read them.
+std::span<const EnumName<LossType>> enum_names(LossType);
+std::span<const EnumName<ScoreMap>> enum_names(ScoreMap);
+std::span<const EnumName<KernelType>> enum_names(KernelType);
+std::span<const EnumName<Placement>> enum_names(Placement);
+std::span<const EnumName<EmbeddingSource>> enum_names(EmbeddingSource);
+std::span<const EnumName<Divergence>> enum_names(Divergence);
+std::span<const EnumName<PenaltyOn>> enum_names(PenaltyOn);
+std::span<const EnumName<MahalanobisInit>> enum_names(MahalanobisInit);
 std::string to_string(LossType type);
 std::string to_string(KernelType type);
 std::string to_string(Divergence divergence);
@@ -91,14 +104,16 @@ struct KernelOptions {
   // Spectral mixture: ω_k = spectral_frequencies[k] / σ², weights w_k (empty: uniform).
   std::vector<double> spectral_frequencies = {0.5, 1.0, 2.0};
   std::vector<double> spectral_weights;
-  int64_t mahalanobis_rank = 0;               // 0: full d×d factor; r > 0: low-rank d×r
-  std::string mahalanobis_init = "identity";  // identity | data
-  double mahalanobis_epsilon = 1e-4;          // ε in M = L Lᵀ + εI
+  int64_t mahalanobis_rank = 0;  // 0: full d×d factor; r > 0: low-rank d×r
+  MahalanobisInit mahalanobis_init = MahalanobisInit::kIdentity;
+  double mahalanobis_epsilon = 1e-4;  // ε in M = L Lᵀ + εI
   bool learn = false;
 };
 
 // Sets sigma from its YAML text: "median" or a positive number. Throws ConfigError.
 void set_sigma(KernelOptions& options, const std::string& text);
+// The YAML text of sigma: "median" or the number.
+std::string sigma_text(const KernelOptions& options);
 
 // §6 options of one token-level divergence evaluation.
 struct TokenDivergenceOptions {
@@ -111,18 +126,22 @@ struct TokenDivergenceOptions {
 
 struct ObjectiveConfig {
   double beta = 0.1;
-  // loss_type + loss_weights; several entries are summed per pair (RPO: sigmoid 1.0 + sft 0.2).
-  std::vector<std::pair<std::string, double>> losses = {{"sigmoid", 1.0}};
+  // TRL's loss_type + loss_weights (empty = 1 each); several entries are summed per pair (RPO:
+  // [sigmoid, sft] with [1.0, 0.2]).
+  std::vector<LossType> loss_type = {LossType::kSigmoid};
+  std::vector<double> loss_weights;
   double label_smoothing = 0.0;  // ε of sigmoid (cDPO), robust, exo_pair
   double discopop_tau = 0.05;
+  bool use_weighting = false;      // TRL's WPO weighting of pairs by policy probability
+  std::optional<double> ld_alpha;  // TRL's LD-DPO weight of the tokens past the shared length
   // §2 score map.
-  std::string divergence = "reverse_kl";
+  ScoreMap divergence = ScoreMap::kReverseKl;
   double divergence_alpha = 0.5;
   // §3 semantic term (off when gamma == 0).
   double gamma = 0.0;
-  std::string kernel = "rbf";
-  std::string placement = "logit";
-  std::string embedding_source = "policy";
+  KernelType kernel = KernelType::kRbf;
+  Placement placement = Placement::kLogit;
+  EmbeddingSource embedding_source = EmbeddingSource::kPolicy;
   bool normalize = true;
   KernelOptions kernel_options;
   // §5 HMK.
@@ -130,8 +149,8 @@ struct ObjectiveConfig {
   double kernel_learning_rate = 1e-3;
   // §6 token-level penalty (off when penalty_alpha == 0).
   double penalty_alpha = 0.0;
-  std::string penalty_divergence = "kl";
-  std::string penalty_on = "chosen";
+  Divergence penalty_divergence = Divergence::kKl;
+  PenaltyOn penalty_on = PenaltyOn::kChosen;
   double renyi_order = 0.9;
   int64_t topk = 32;
   double sinkhorn_epsilon = 0.05;
@@ -143,7 +162,7 @@ struct ObjectiveConfig {
   // auxiliary term, as in RPO; alone it is rejected); exo_pair needs ε > 0, robust ε < 0.5.
   void validate() const;
 
-  // Parsed views (call after validate()).
+  // Each loss with its weight (loss_weights, or 1 each when it is empty).
   std::vector<std::pair<LossType, double>> loss_terms() const;
   TokenDivergenceOptions token_divergence_options() const;
   bool semantic_enabled() const { return gamma > 0.0; }

@@ -57,12 +57,12 @@ ObjectiveImpl::ObjectiveImpl(ObjectiveConfig config, int64_t embedding_dim)
   config_.validate();
   requirements_ = objective::requirements(config_);
   losses_ = config_.loss_terms();
-  score_map_ = parse_score_map(config_.divergence);
-  placement_ = parse_placement(config_.placement);
-  source_ = parse_embedding_source(config_.embedding_source);
-  kernel_type_ = parse_kernel_type(config_.kernel);
+  score_map_ = config_.divergence;
+  placement_ = config_.placement;
+  source_ = config_.embedding_source;
+  kernel_type_ = config_.kernel;
   divergence_options_ = config_.token_divergence_options();
-  penalty_on_ = parse_penalty_on(config_.penalty_on);
+  penalty_on_ = config_.penalty_on;
   if (!config_.semantic_enabled()) return;  // γ = 0: no kernel, no parameters
   const bool needs_dim =
       kernel_type_ == KernelType::kMahalanobis || kernel_type_ == KernelType::kHmk;
@@ -70,7 +70,7 @@ ObjectiveImpl::ObjectiveImpl(ObjectiveConfig config, int64_t embedding_dim)
     DPOK_THROW(ConfigError, kComponent,
                "kernel '{}' needs the embedding dimension (hidden size or precomputed width); "
                "got {}",
-               config_.kernel, embedding_dim);
+               to_string(config_.kernel), embedding_dim);
   }
   if (kernel_type_ == KernelType::kHmk) {
     hmk_ = register_module("hmk", Hmk(config_.kernel_options, embedding_dim));

@@ -13,7 +13,7 @@ Requirements requirements(const ObjectiveConfig& config) {
                        std::any_of(terms.begin(), terms.end(),
                                    [](const auto& term) { return term.first != LossType::kSft; });
   if (config.semantic_enabled()) {
-    switch (parse_embedding_source(config.embedding_source)) {
+    switch (config.embedding_source) {
       case EmbeddingSource::kPolicy:
         r.embeddings = EmbeddingNeed::kPolicyHidden;
         break;
@@ -26,7 +26,7 @@ Requirements requirements(const ObjectiveConfig& config) {
     }
   }
   if (config.penalty_enabled()) {
-    r.token_distributions = parse_penalty_on(config.penalty_on) == PenaltyOn::kBoth
+    r.token_distributions = config.penalty_on == PenaltyOn::kBoth
                                 ? TokenNeed::kBoth
                                 : TokenNeed::kChosen;
   }

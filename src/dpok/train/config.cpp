@@ -1,252 +1,117 @@
-// TrainConfig: the key table, YAML parsing, overrides, validation and the resolved dump.
-//
-// Every scalar key is one row of kFields (name → member), so parsing, unknown-key suggestions and
-// the resolved dump cannot drift apart.
+// TrainConfig: the run section's rows, loading (TRL keys, overrides, the schema), validation and
+// the resolved dump. The objective's rows are in objective_schema.cpp, the data's in
+// data/config.cpp; this table lifts them to the top level.
 #include "dpok/train/config.h"
 
-#include <algorithm>
-#include <cstdlib>
 #include <functional>
-#include <optional>
-#include <set>
 
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
+#include "dpok/core/torch/runtime.h"
 #include "dpok/objective/requirements.h"
 #include "dpok/train/reference_plan.h"
-#include "dpok/train/setup.h"
+#include "dpok/train/trl_keys.h"
 
 namespace dpok::train {
 namespace {
 
-constexpr const char* kComponent = "train.config";
-
-struct Field {
-  std::string name;
-  std::function<void(TrainConfig&, const YAML::Node&)> read;
-  std::function<YAML::Node(const TrainConfig&)> write;
-};
-
-template <typename T>
-T read_as(const YAML::Node& node, const std::string& key) {
-  try {
-    return node.as<T>();
-  } catch (const YAML::Exception&) {
-    DPOK_THROW(ConfigError, kComponent, "key '{}': cannot read value '{}' as the expected type",
-               key, YAML::Dump(node));
-  }
-}
-
-template <typename T>
-Field field(const char* name, T TrainConfig::*member) {
-  return Field{name,
-               [member, key = std::string(name)](TrainConfig& cfg, const YAML::Node& node) {
-                 cfg.*member = read_as<T>(node, key);
-               },
-               [member](const TrainConfig& cfg) { return YAML::Node(cfg.*member); }};
-}
-
-// loss_type accepts one name or a list (TRL allows both).
-Field loss_type_field() {
-  return Field{"loss_type",
-               [](TrainConfig& cfg, const YAML::Node& node) {
-                 if (node.IsSequence()) {
-                   cfg.loss_type = read_as<std::vector<std::string>>(node, "loss_type");
-                 } else {
-                   cfg.loss_type = {read_as<std::string>(node, "loss_type")};
-                 }
-               },
-               [](const TrainConfig& cfg) { return YAML::Node(cfg.loss_type); }};
-}
-
-Field section_field(const char* name, YAML::Node TrainConfig::*member) {
-  return Field{name,
-               [member, key = std::string(name)](TrainConfig& cfg, const YAML::Node& node) {
-                 if (!node.IsMap() && !node.IsNull()) {
-                   DPOK_THROW(ConfigError, kComponent, "key '{}' must be a mapping, got '{}'", key,
-                              YAML::Dump(node));
-                 }
-                 cfg.*member = YAML::Clone(node);
-               },
-               [member](const TrainConfig& cfg) {
-                 return cfg.*member ? YAML::Clone(cfg.*member) : YAML::Node(YAML::NodeType::Map);
-               }};
-}
-
-const std::vector<Field>& fields() {
+std::vector<schema::Field<TrainConfig>> run_rows() {
   using C = TrainConfig;
-  static const std::vector<Field> kFields = {
-      field("model", &C::model),
-      field("ref_model", &C::ref_model),
-      field("tokenizer", &C::tokenizer),
-      field("device", &C::device),
-      field("dtype", &C::dtype),
-      field("output_dir", &C::output_dir),
-      field("threads", &C::threads),
-      field("beta", &C::beta),
-      loss_type_field(),
-      field("loss_weights", &C::loss_weights),
-      field("label_smoothing", &C::label_smoothing),
-      field("divergence", &C::divergence),
-      field("divergence_alpha", &C::divergence_alpha),
-      field("discopop_tau", &C::discopop_tau),
-      field("gamma", &C::gamma),
-      field("kernel", &C::kernel),
-      field("placement", &C::placement),
-      field("embedding_source", &C::embedding_source),
-      field("normalize_embeddings", &C::normalize_embeddings),
-      field("hmk_entropy_weight", &C::hmk_entropy_weight),
-      field("kernel_learning_rate", &C::kernel_learning_rate),
-      field("learn_kernel", &C::learn_kernel),
-      section_field("kernel_options", &C::kernel_options),
-      field("penalty_alpha", &C::penalty_alpha),
-      field("penalty_divergence", &C::penalty_divergence),
-      field("penalty_on", &C::penalty_on),
-      field("renyi_order", &C::renyi_order),
-      field("penalty_topk", &C::penalty_topk),
-      field("sinkhorn_epsilon", &C::sinkhorn_epsilon),
-      field("sinkhorn_iterations", &C::sinkhorn_iterations),
-      field("penalty_chunk_size", &C::penalty_chunk_size),
-      field("max_length", &C::max_length),
-      field("max_prompt_length", &C::max_prompt_length),
-      field("truncation_mode", &C::truncation_mode),
-      field("learning_rate", &C::learning_rate),
-      field("lr_scheduler_type", &C::lr_scheduler_type),
-      field("warmup_ratio", &C::warmup_ratio),
-      field("warmup_steps", &C::warmup_steps),
-      field("per_device_train_batch_size", &C::per_device_train_batch_size),
-      field("per_device_eval_batch_size", &C::per_device_eval_batch_size),
-      field("group_by_length", &C::group_by_length),
-      field("dataloader_drop_last", &C::dataloader_drop_last),
-      field("gradient_accumulation_steps", &C::gradient_accumulation_steps),
-      field("max_grad_norm", &C::max_grad_norm),
-      field("weight_decay", &C::weight_decay),
-      field("adam_beta1", &C::adam_beta1),
-      field("adam_beta2", &C::adam_beta2),
-      field("adam_epsilon", &C::adam_epsilon),
-      field("num_train_epochs", &C::num_train_epochs),
-      field("max_steps", &C::max_steps),
-      field("eval_steps", &C::eval_steps),
-      field("save_steps", &C::save_steps),
-      field("save_total_limit", &C::save_total_limit),
-      field("logging_steps", &C::logging_steps),
-      field("seed", &C::seed),
-      field("precompute_ref_log_probs", &C::precompute_ref_log_probs),
-      field("precompute_ref_topk", &C::precompute_ref_topk),
-      field("ref_cache_dir", &C::ref_cache_dir),
-      field("max_consecutive_bad_steps", &C::max_consecutive_bad_steps),
-      field("logprob_chunk_rows", &C::logprob_chunk_rows),
-      section_field("data", &C::data)};
-  return kFields;
+  using schema::field;
+  using schema::path_field;
+  return {
+      path_field("model", &C::model, "policy: Hugging Face directory or GGUF file (required)"),
+      path_field("ref_model", &C::ref_model,
+                 "reference model; empty: a frozen copy of the policy's initial weights"),
+      path_field("tokenizer", &C::tokenizer, "tokenizer path; empty: the model directory"),
+      field("device", &C::device, "cpu, cuda, cuda:N or auto"),
+      field("dtype", &C::dtype, "compute dtype: fp32, bf16, fp16 (bf16 keeps fp32 master weights)"),
+      path_field("output_dir", &C::output_dir, "run directory (config, metrics, checkpoints)"),
+      field("threads", &C::threads, "LibTorch intra-op threads; 0: --threads / DPOK_THREADS"),
+      field("sync_ref_model", &C::sync_ref_model,
+            "TR-DPO: mix the policy into the reference every ref_model_sync_steps"),
+      field("ref_model_mixup_alpha", &C::ref_model_mixup_alpha,
+            "TR-DPO α in ref = α·policy + (1 − α)·ref, in [0, 1]"),
+      field("ref_model_sync_steps", &C::ref_model_sync_steps, "TR-DPO τ: updates between syncs"),
+      field("learning_rate", &C::learning_rate, "AdamW learning rate of the policy"),
+      field("lr_scheduler_type", &C::lr_scheduler_type, "learning-rate schedule after warmup"),
+      field("warmup_ratio", &C::warmup_ratio, "warmup as a fraction of the updates, in [0, 1)"),
+      field("warmup_steps", &C::warmup_steps, "warmup updates; > 0 wins over warmup_ratio"),
+      field("per_device_train_batch_size", &C::per_device_train_batch_size,
+            "preference pairs per micro-batch"),
+      field("per_device_eval_batch_size", &C::per_device_eval_batch_size,
+            "pairs per evaluation / reference batch"),
+      field("group_by_length", &C::group_by_length, "batch pairs of similar length together"),
+      field("dataloader_drop_last", &C::dataloader_drop_last, "drop the last partial batch"),
+      field("gradient_accumulation_steps", &C::gradient_accumulation_steps,
+            "micro-batches per optimizer update"),
+      field("max_grad_norm", &C::max_grad_norm, "gradient clipping norm; 0: off"),
+      field("weight_decay", &C::weight_decay, "AdamW weight decay"),
+      field("adam_beta1", &C::adam_beta1, "AdamW β1"),
+      field("adam_beta2", &C::adam_beta2, "AdamW β2"),
+      field("adam_epsilon", &C::adam_epsilon, "AdamW ε"),
+      field("num_train_epochs", &C::num_train_epochs, "epochs when max_steps is not set"),
+      field("max_steps", &C::max_steps, "optimizer updates; > 0 wins over num_train_epochs"),
+      field("eval_steps", &C::eval_steps, "evaluate every N updates; 0: before and after only"),
+      field("save_steps", &C::save_steps, "checkpoint every N updates; 0: at the end only"),
+      field("save_total_limit", &C::save_total_limit, "checkpoints kept; 0: all"),
+      field("logging_steps", &C::logging_steps, "log metrics every N updates"),
+      field("seed", &C::seed, "seed of initialisation, data order and splits"),
+      field("precompute_ref_log_probs", &C::precompute_ref_log_probs,
+            "cache the reference's log-probs on disk and drop the reference model"),
+      field("precompute_ref_topk", &C::precompute_ref_topk,
+            "also cache the reference's top-k next tokens for the token penalty"),
+      path_field("ref_cache_dir", &C::ref_cache_dir,
+                 "reference cache directory; empty: <output_dir>/ref_cache"),
+      field("max_consecutive_bad_steps", &C::max_consecutive_bad_steps,
+            "non-finite updates in a row before the run stops"),
+      field("logprob_chunk_rows", &C::logprob_chunk_rows,
+            "rows per chunked log-prob slice; 0: automatic")};
 }
 
-std::string nearest_key(const std::string& key) {
-  std::string best;
-  size_t best_distance = SIZE_MAX;
-  for (const auto& f : fields()) {
-    const size_t d = edit_distance(key, f.name);
-    if (d < best_distance) {
-      best_distance = d;
-      best = f.name;
-    }
-  }
-  return best;
-}
+const char* const kLengthKeys[] = {"max_length", "truncation_mode", "pad_to_multiple_of"};
 
-void require(bool ok, const std::string& key, const std::string& value, const char* expected) {
-  if (!ok) {
-    DPOK_THROW(ConfigError, kComponent, "key '{}': value {} is invalid; expected {}", key, value,
-               expected);
-  }
-}
-
-void require_one_of(const std::string& key, const std::string& value,
-                    std::initializer_list<const char*> valid) {
-  for (const char* v : valid) {
-    if (value == v) return;
-  }
-  std::string list;
-  for (const char* v : valid) list += (list.empty() ? "" : ", ") + std::string(v);
-  DPOK_THROW(ConfigError, kComponent, "key '{}': '{}' is not one of {}", key, value, list);
-}
-
-void expand_paths(TrainConfig& cfg) {
-  for (std::string* path :
-       {&cfg.model, &cfg.ref_model, &cfg.tokenizer, &cfg.output_dir, &cfg.ref_cache_dir}) {
-    *path = expand_env(*path);
-  }
-  if (!cfg.data || !cfg.data.IsMap()) return;
-  for (const char* key : {"train_files", "eval_files"}) {
-    YAML::Node files = cfg.data[key];
-    if (files && files.IsSequence()) {
-      for (size_t i = 0; i < files.size(); ++i) {
-        files[i] = expand_env(read_as<std::string>(files[i], std::string("data.") + key));
-      }
-    } else if (files && files.IsScalar()) {
-      cfg.data[key] = expand_env(files.as<std::string>());
+// TRL sets the lengths at the top level; inside `data:` they would be a second place for them.
+void reject_lengths_in_data(const YAML::Node& root) {
+  const YAML::Node data = root["data"];
+  if (!data || !data.IsMap()) return;
+  for (const char* key : kLengthKeys) {
+    if (data[key]) {
+      DPOK_THROW(ConfigError, "config",
+                 "key 'data.{}': set '{}' at the top level (TRL's name), not under data", key, key);
     }
   }
 }
 
 }  // namespace
 
-std::string expand_env(const std::string& text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '$' || i + 1 >= text.size() || text[i + 1] != '{') {
-      out += text[i];
-      continue;
+const schema::Section<TrainConfig>& train_section() {
+  static const schema::Section<TrainConfig> kSection("", [] {
+    auto rows = run_rows();
+    for (auto& row : schema::lift(&TrainConfig::objective, objective_section())) {
+      rows.push_back(std::move(row));
     }
-    const size_t close = text.find('}', i + 2);
-    if (close == std::string::npos) {
-      DPOK_THROW(ConfigError, kComponent, "unterminated '${{' in '{}'", text);
+    for (auto& row : schema::lift(&TrainConfig::data, data::length_section())) {
+      rows.push_back(std::move(row));
     }
-    std::string name = text.substr(i + 2, close - i - 2);
-    std::optional<std::string> fallback;
-    if (const auto dash = name.find(":-"); dash != std::string::npos) {
-      fallback = name.substr(dash + 2);
-      name = name.substr(0, dash);
-    }
-    const char* value = std::getenv(name.c_str());
-    if (value != nullptr && *value != '\0') {
-      out += value;
-    } else if (fallback) {
-      out += *fallback;
-    } else {
-      DPOK_THROW(ConfigError, kComponent,
-                 "'{}' uses ${{{}}}, which is not set (use ${{{}:-default}} for a default)", text,
-                 name, name);
-    }
-    i = close;
-  }
-  return out;
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t substitute = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
+    rows.push_back(schema::nested("data", &TrainConfig::data, data::data_section(),
+                                  "the data files and pipeline"));
+    return rows;
+  }());
+  return kSection;
 }
 
 void apply_override(YAML::Node& root, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0) {
-    DPOK_THROW(ConfigError, kComponent, "override '{}' is not of the form key=value", assignment);
+    DPOK_THROW(ConfigError, "config", "override '{}' is not of the form key=value", assignment);
   }
   const std::string key = assignment.substr(0, eq);
   YAML::Node value;
   try {
     value = YAML::Load(assignment.substr(eq + 1));
   } catch (const YAML::Exception& e) {
-    DPOK_THROW(ConfigError, kComponent, "override '{}': value is not valid YAML: {}", assignment,
+    DPOK_THROW(ConfigError, "config", "override '{}': value is not valid YAML: {}", assignment,
                e.what());
   }
   // Walk the dotted path with fresh handles: yaml-cpp nodes are references, and reassigning one
@@ -259,7 +124,7 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   parts.push_back(key.substr(start));
   std::function<void(YAML::Node, size_t)> set = [&](YAML::Node node, size_t i) {
     if (parts[i].empty()) {
-      DPOK_THROW(ConfigError, kComponent, "override '{}' has an empty key segment", assignment);
+      DPOK_THROW(ConfigError, "config", "override '{}' has an empty key segment", assignment);
     }
     if (i + 1 == parts.size()) {
       node[parts[i]] = value;
@@ -279,7 +144,7 @@ TrainConfig TrainConfig::load(const std::filesystem::path& path,
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    DPOK_THROW(ConfigError, kComponent, "{}: not valid YAML: {}", path.string(), e.what());
+    DPOK_THROW(ConfigError, "config", "{}: not valid YAML: {}", path.string(), e.what());
   }
   return from_yaml(root, overrides, path.string());
 }
@@ -288,106 +153,106 @@ TrainConfig TrainConfig::from_yaml(YAML::Node root, const std::vector<std::strin
                                    const std::string& source) {
   if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) {
-    DPOK_THROW(ConfigError, kComponent, "{}: the top level must be a mapping of keys", source);
+    DPOK_THROW(ConfigError, "config", "{}: the top level must be a mapping of keys", source);
   }
   root = YAML::Clone(root);
   for (const auto& assignment : overrides) apply_override(root, assignment);
-
-  std::set<std::string> known;
-  for (const auto& f : fields()) known.insert(f.name);
-  for (const auto& entry : root) {
-    const auto key = entry.first.as<std::string>();
-    if (known.count(key) == 0) {
-      DPOK_THROW(ConfigError, kComponent, "{}: unknown key '{}' (did you mean '{}'?)", source, key,
-                 nearest_key(key));
-    }
-  }
   TrainConfig cfg;
-  for (const auto& f : fields()) {
-    if (root[f.name] && !root[f.name].IsNull()) f.read(cfg, root[f.name]);
+  try {
+    cfg.notes = translate_trl_keys(root);
+    reject_lengths_in_data(root);
+    train_section().read(cfg, root, trl_key_names());
+    cfg.validate();
+  } catch (const ConfigError& e) {
+    // "[config] key ...": name the file too, since overrides and includes make it ambiguous.
+    throw ConfigError(fmt::format("{} (in {})", e.what(), source));
   }
-  expand_paths(cfg);
-  cfg.validate();
+  if (auto note = cfg.data.deprecation_note(); !note.empty()) cfg.notes.push_back(note);
   return cfg;
 }
 
-std::vector<double> TrainConfig::resolved_loss_weights() const {
-  if (loss_weights.empty()) return std::vector<double>(loss_type.size(), 1.0);
-  return loss_weights;
-}
-
 void TrainConfig::validate() const {
-  require(!model.empty(), "model", "''", "a Hugging Face directory or GGUF file");
-  require(beta > 0, "beta", fmt::format("{}", beta), "> 0");
-  require(!loss_type.empty(), "loss_type", "[]", "at least one loss name");
-  require(loss_weights.empty() || loss_weights.size() == loss_type.size(), "loss_weights",
-          fmt::format("of length {}", loss_weights.size()),
-          "one weight per loss_type entry (or none)");
-  require(label_smoothing >= 0 && label_smoothing < 0.5, "label_smoothing",
-          fmt::format("{}", label_smoothing), "in [0, 0.5)");
-  require(gamma >= 0, "gamma", fmt::format("{}", gamma), ">= 0");
-  require(penalty_alpha >= 0, "penalty_alpha", fmt::format("{}", penalty_alpha), ">= 0");
-  require_one_of("placement", placement, {"logit", "additive"});
-  require_one_of("embedding_source", embedding_source, {"policy", "reference", "precomputed"});
-  require_one_of("penalty_on", penalty_on, {"chosen", "both"});
-  require_one_of("truncation_mode", truncation_mode, {"keep_end", "keep_start"});
-  require_one_of("lr_scheduler_type", lr_scheduler_type, {"constant", "linear", "cosine"});
-  require(max_length > 1, "max_length", std::to_string(max_length), "> 1");
-  require(max_prompt_length > 0 && max_prompt_length < max_length, "max_prompt_length",
-          std::to_string(max_prompt_length), "in [1, max_length)");
-  require(learning_rate >= 0, "learning_rate", fmt::format("{}", learning_rate), ">= 0");
-  require(kernel_learning_rate >= 0, "kernel_learning_rate",
-          fmt::format("{}", kernel_learning_rate), ">= 0");
-  require(warmup_ratio >= 0 && warmup_ratio < 1, "warmup_ratio", fmt::format("{}", warmup_ratio),
-          "in [0, 1)");
-  require(warmup_steps >= 0, "warmup_steps", std::to_string(warmup_steps), ">= 0");
-  require(per_device_train_batch_size > 0, "per_device_train_batch_size",
-          std::to_string(per_device_train_batch_size), "> 0");
-  require(per_device_eval_batch_size > 0, "per_device_eval_batch_size",
-          std::to_string(per_device_eval_batch_size), "> 0");
-  require(gradient_accumulation_steps > 0, "gradient_accumulation_steps",
-          std::to_string(gradient_accumulation_steps), "> 0");
-  require(max_grad_norm >= 0, "max_grad_norm", fmt::format("{}", max_grad_norm), ">= 0 (0 = off)");
-  require(weight_decay >= 0, "weight_decay", fmt::format("{}", weight_decay), ">= 0");
-  require(adam_beta1 >= 0 && adam_beta1 < 1, "adam_beta1", fmt::format("{}", adam_beta1),
-          "in [0, 1)");
-  require(adam_beta2 >= 0 && adam_beta2 < 1, "adam_beta2", fmt::format("{}", adam_beta2),
-          "in [0, 1)");
-  require(adam_epsilon > 0, "adam_epsilon", fmt::format("{}", adam_epsilon), "> 0");
-  require(max_steps > 0 || num_train_epochs > 0, "num_train_epochs",
-          fmt::format("{}", num_train_epochs), "> 0 when max_steps is not set");
-  require(eval_steps >= 0, "eval_steps", std::to_string(eval_steps), ">= 0");
-  require(save_steps >= 0, "save_steps", std::to_string(save_steps), ">= 0 (0 = only at the end)");
-  require(save_total_limit >= 0, "save_total_limit", std::to_string(save_total_limit), ">= 0");
-  require(logging_steps > 0, "logging_steps", std::to_string(logging_steps), "> 0");
-  require(max_consecutive_bad_steps > 0, "max_consecutive_bad_steps",
-          std::to_string(max_consecutive_bad_steps), "> 0");
-  require(threads >= 0, "threads", std::to_string(threads), ">= 0 (0 = default)");
-  require(logprob_chunk_rows >= 0, "logprob_chunk_rows", std::to_string(logprob_chunk_rows),
-          ">= 0 (0 = automatic)");
-  for (const char* key : {"max_length", "max_prompt_length", "truncation_mode"}) {
-    if (data && data.IsMap() && data[key]) {
-      DPOK_THROW(ConfigError, kComponent,
-                 "key 'data.{}': set '{}' at the top level (TRL's name); the trainer passes it to "
-                 "the data section",
-                 key, key);
-    }
-  }
+  require_value(!model.empty(), "model", "''", "a Hugging Face directory or GGUF file");
+  parse_dtype(dtype);  // throws ConfigError naming the valid dtypes
+  require_value(threads >= 0, "threads", static_cast<double>(threads), ">= 0 (0 = default)");
+  require_value(ref_model_mixup_alpha >= 0 && ref_model_mixup_alpha <= 1, "ref_model_mixup_alpha",
+                ref_model_mixup_alpha, "in [0, 1]");
+  require_value(ref_model_sync_steps > 0, "ref_model_sync_steps",
+                static_cast<double>(ref_model_sync_steps), "> 0");
+  require_value(learning_rate >= 0, "learning_rate", learning_rate, ">= 0");
+  require_value(warmup_ratio >= 0 && warmup_ratio < 1, "warmup_ratio", warmup_ratio, "in [0, 1)");
+  require_value(warmup_steps >= 0, "warmup_steps", static_cast<double>(warmup_steps), ">= 0");
+  require_value(per_device_train_batch_size > 0, "per_device_train_batch_size",
+                static_cast<double>(per_device_train_batch_size), "> 0");
+  require_value(per_device_eval_batch_size > 0, "per_device_eval_batch_size",
+                static_cast<double>(per_device_eval_batch_size), "> 0");
+  require_value(gradient_accumulation_steps > 0, "gradient_accumulation_steps",
+                static_cast<double>(gradient_accumulation_steps), "> 0");
+  require_value(max_grad_norm >= 0, "max_grad_norm", max_grad_norm, ">= 0 (0 = off)");
+  require_value(weight_decay >= 0, "weight_decay", weight_decay, ">= 0");
+  require_value(adam_beta1 >= 0 && adam_beta1 < 1, "adam_beta1", adam_beta1, "in [0, 1)");
+  require_value(adam_beta2 >= 0 && adam_beta2 < 1, "adam_beta2", adam_beta2, "in [0, 1)");
+  require_value(adam_epsilon > 0, "adam_epsilon", adam_epsilon, "> 0");
+  require_value(max_steps > 0 || num_train_epochs > 0, "num_train_epochs", num_train_epochs,
+                "> 0 when max_steps is not set");
+  require_value(eval_steps >= 0, "eval_steps", static_cast<double>(eval_steps), ">= 0");
+  require_value(save_steps >= 0, "save_steps", static_cast<double>(save_steps),
+                ">= 0 (0 = only at the end)");
+  require_value(save_total_limit >= 0, "save_total_limit", static_cast<double>(save_total_limit),
+                ">= 0");
+  require_value(logging_steps > 0, "logging_steps", static_cast<double>(logging_steps), "> 0");
+  require_value(max_consecutive_bad_steps > 0, "max_consecutive_bad_steps",
+                static_cast<double>(max_consecutive_bad_steps), "> 0");
+  require_value(logprob_chunk_rows >= 0, "logprob_chunk_rows",
+                static_cast<double>(logprob_chunk_rows), ">= 0 (0 = automatic)");
+  objective.validate();
+  data.validate();
   // objective.md §3, §6: whether the reference can be provided as configured (reference_plan.h).
-  check_reference_settings(objective::requirements(to_objective_config(*this, /*sft_only=*/false)),
-                           reference_settings(*this));
+  check_reference_settings(objective::requirements(objective), reference_settings(*this));
+  // TRL: "sync_ref_model=True is not yet compatible with ... precompute_ref_log_probs=True".
+  if (sync_ref_model && precompute_ref_log_probs) {
+    DPOK_THROW(ConfigError, "config",
+               "sync_ref_model = true updates the reference during training, so its log-probs "
+               "cannot be precomputed; set precompute_ref_log_probs = false");
+  }
 }
 
 YAML::Node TrainConfig::to_yaml() const {
-  YAML::Node root(YAML::NodeType::Map);
-  for (const auto& f : fields()) root[f.name] = f.write(*this);
-  return root;
+  return train_section().write(*this);
 }
 
 std::string TrainConfig::to_yaml_string() const {
   YAML::Emitter out;
   out << to_yaml();
   return std::string(out.c_str()) + "\n";
+}
+
+std::string configuration_reference() {
+  const TrainConfig defaults;
+  const std::string header = "| key | default | meaning |\n|---|---|---|\n";
+  std::string out =
+      "## Top level\n\nRun, optimisation, objective (objective.md §1–§6) and data-length keys, "
+      "TRL's names where TRL has the concept.\n\n" +
+      header + schema::reference_rows(train_section(), defaults);
+  out += "\n## kernel_options\n\n" + header +
+         schema::reference_rows(kernel_options_section(), defaults.objective.kernel_options);
+  out += "\n## data\n\n" + header + schema::reference_rows(data::data_section(), defaults.data);
+  out += "\n## Valid names\n\n";
+  const auto names = [](const char* key, const std::vector<std::string>& choices) {
+    return fmt::format("- `{}`: {}\n", key, join(choices));
+  };
+  out += names("loss_type", enum_choices<objective::LossType>());
+  out += names("divergence", enum_choices<objective::ScoreMap>());
+  out += names("kernel", enum_choices<objective::KernelType>());
+  out += names("placement", enum_choices<objective::Placement>());
+  out += names("embedding_source", enum_choices<objective::EmbeddingSource>());
+  out += names("penalty_divergence", enum_choices<objective::Divergence>());
+  out += names("penalty_on", enum_choices<objective::PenaltyOn>());
+  out += names("kernel_options.mahalanobis_init", enum_choices<objective::MahalanobisInit>());
+  out += names("lr_scheduler_type", enum_choices<ScheduleType>());
+  out += names("truncation_mode", enum_choices<data::TruncationMode>());
+  out += names("data.on_bad_record", enum_choices<data::OnBadRecord>());
+  return out;
 }
 
 }  // namespace dpok::train

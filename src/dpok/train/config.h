@@ -3,11 +3,18 @@
 //
 // Names follow TRL's DPOConfig where the concept exists there (beta, loss_type, learning_rate,
 // per_device_train_batch_size, ...) and objective.md for the DPO-Kernels settings (gamma, kernel,
-// placement, embedding_source, divergence, penalty_*). The `data` section is kept as YAML and
-// validated by dpok::data::DataConfig::from_yaml; `kernel_options` likewise by the objective.
+// placement, embedding_source, divergence, penalty_*). The YAML is flat like TRL's: the
+// objective's keys and the data lengths (max_length, truncation_mode, pad_to_multiple_of) sit at
+// the top level, the data files under `data:`, kernel hyper-parameters under `kernel_options:`.
+// Each section is one table of rows (config.cpp, objective_schema.cpp, data/config.cpp); the
+// struct member initialisers are the only defaults.
+//
+// Recipe files written for TRL's command line or alignment-handbook scripts load too: their
+// ModelConfig / ScriptArguments / TrainingArguments keys are mapped or reported (trl_keys.h).
 //
 // What it does: parse, apply overrides, reject unknown keys (suggesting the nearest valid name),
-// check ranges and cross-field conflicts up front. What it does not do: load models or data.
+// check every value and cross-field conflict at load, in milliseconds. What it does not do: load
+// models or data.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -16,6 +23,11 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "dpok/core/schema.h"
+#include "dpok/data/config.h"
+#include "dpok/objective/config.h"
+#include "dpok/train/schedule.h"
 
 namespace dpok::train {
 
@@ -31,44 +43,20 @@ struct TrainConfig {
   // Tiny models (stories260K) run faster on 1 thread than on 2 busy cores.
   int64_t threads = 0;
 
-  // Preference loss (objective.md §1-2).
-  double beta = 0.1;
-  std::vector<std::string> loss_type = {"sigmoid"};
-  std::vector<double> loss_weights;  // empty = 1 for each loss_type entry
-  double label_smoothing = 0.0;
-  std::string divergence = "reverse_kl";  // score map g (mode A)
-  double divergence_alpha = 0.5;          // coefficient of the `alpha` score map
-  double discopop_tau = 0.05;
+  // The objective (objective.md §1-6; keys at the top level, kernel_options nested).
+  objective::ObjectiveConfig objective;
+  // The data pipeline (`data:` plus the top-level max_length / truncation_mode /
+  // pad_to_multiple_of).
+  data::DataConfig data;
 
-  // Semantic term and kernels (objective.md §3-5).
-  double gamma = 0.0;
-  std::string kernel = "rbf";
-  std::string placement = "logit";
-  std::string embedding_source = "policy";
-  bool normalize_embeddings = true;
-  double hmk_entropy_weight = 0.01;
-  double kernel_learning_rate = 1e-3;
-  bool learn_kernel = true;
-  YAML::Node kernel_options;  // extra kernel hyper-parameters, passed to the objective
-
-  // Token-level penalty (objective.md §6).
-  double penalty_alpha = 0.0;
-  std::string penalty_divergence = "kl";
-  std::string penalty_on = "chosen";
-  double renyi_order = 0.9;
-  int64_t penalty_topk = 32;
-  double sinkhorn_epsilon = 0.05;
-  int64_t sinkhorn_iterations = 50;
-  int64_t penalty_chunk_size = 256;
-
-  // Sequence lengths (applied by the data subsystem).
-  int64_t max_length = 512;
-  int64_t max_prompt_length = 256;
-  std::string truncation_mode = "keep_end";
+  // TR-DPO (TRL): every ref_model_sync_steps updates, ref = α·policy + (1 − α)·ref.
+  bool sync_ref_model = false;
+  double ref_model_mixup_alpha = 0.6;
+  int64_t ref_model_sync_steps = 512;
 
   // Optimisation.
   double learning_rate = 1e-6;
-  std::string lr_scheduler_type = "linear";  // constant | linear | cosine
+  ScheduleType lr_scheduler_type = ScheduleType::kLinear;
   double warmup_ratio = 0.0;
   int64_t warmup_steps = 0;  // > 0 wins over warmup_ratio (as in TRL)
   int64_t per_device_train_batch_size = 8;
@@ -93,22 +81,21 @@ struct TrainConfig {
   // most likely next tokens at every penalised completion position (ref_topk.h), so the token
   // penalty (objective.md §6) runs without the reference model in memory.
   bool precompute_ref_topk = false;
-  std::string
-      ref_cache_dir;  // where cached reference log-probs live; empty = <output_dir>/ref_cache
+  std::string ref_cache_dir;  // cached reference log-probs; empty = <output_dir>/ref_cache
   int64_t max_consecutive_bad_steps = 10;
   int64_t logprob_chunk_rows = 0;  // 0 = automatic (chunked log-prob rows per slice)
 
-  // The data section, validated by dpok::data::DataConfig::from_yaml. The lengths and the
-  // truncation mode are set at the top level (TRL names) and passed down; setting them inside
-  // `data` is a ConfigError.
-  YAML::Node data;
+  // What loading found worth one line each to the user (TRL keys dpok ignores, deprecated
+  // values); not part of the configuration. Commands print them to stderr.
+  std::vector<std::string> notes;
 
-  // Path-valued keys (model, ref_model, tokenizer, output_dir, ref_cache_dir and the entries of
-  // data.train_files / data.eval_files) go through expand_env when read.
+  // Path-valued keys (model, ref_model, tokenizer, output_dir, ref_cache_dir, data files and
+  // cache_dir) go through expand_env when read.
   // Reads `path` (YAML), applies `overrides` ("key=value", dotted keys reach into `data` and
   // `kernel_options`; values are parsed as YAML) and validates.
   // Throws IoError (unreadable file), ConfigError (unknown key with the nearest valid name,
-  // wrong type, out-of-range or conflicting values; the message names the key and the value).
+  // wrong type, out-of-range or conflicting values, removed TRL names with their replacement,
+  // hub ids; the message names the key and the value).
   static TrainConfig load(const std::filesystem::path& path,
                           const std::vector<std::string>& overrides = {});
 
@@ -116,27 +103,28 @@ struct TrainConfig {
   static TrainConfig from_yaml(YAML::Node root, const std::vector<std::string>& overrides = {},
                                const std::string& source = "<yaml>");
 
-  // Range and cross-field checks. Throws ConfigError naming the key, the value and what is valid.
+  // Range and cross-field checks of the run settings, then the objective's and the data's own
+  // validate(). Throws ConfigError naming the key, the value and what is valid.
   void validate() const;
 
-  // The resolved configuration (every key, defaults included) as YAML.
+  // The resolved configuration (every key, defaults included) as YAML; loads back to the same
+  // configuration.
   YAML::Node to_yaml() const;
   std::string to_yaml_string() const;
-
-  // The loss weights aligned with loss_type (1.0 each when loss_weights is empty).
-  std::vector<double> resolved_loss_weights() const;
 };
 
-// Expands ${VAR} and ${VAR:-default} from the environment (paths such as
-// ${DPOK_ASSETS:-../shared/assets}/models/...). Throws ConfigError on an unset variable without a
-// default, or an unterminated "${".
-std::string expand_env(const std::string& text);
+// The top-level section: run keys, the objective's and the data lengths, plus the nested
+// `kernel_options` and `data` sections.
+const schema::Section<TrainConfig>& train_section();
+// The objective's keys (objective_schema.cpp) and its `kernel_options` mapping.
+const schema::Section<objective::ObjectiveConfig>& objective_section();
+const schema::Section<objective::KernelOptions>& kernel_options_section();
+
+// Every key with its default and meaning, as the Markdown of docs/configuration.md.
+std::string configuration_reference();
 
 // Applies one "a.b.c=value" override to `root`, creating maps as needed. Throws ConfigError on a
 // missing '=' or empty key.
 void apply_override(YAML::Node& root, const std::string& assignment);
-
-// Levenshtein distance (used to suggest the nearest valid key).
-size_t edit_distance(const std::string& a, const std::string& b);
 
 }  // namespace dpok::train

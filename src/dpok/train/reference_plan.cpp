@@ -15,7 +15,7 @@ using objective::TokenNeed;
 }  // namespace
 
 ReferenceSettings reference_settings(const TrainConfig& config) {
-  return {config.precompute_ref_log_probs, config.precompute_ref_topk, config.penalty_topk};
+  return {config.precompute_ref_log_probs, config.precompute_ref_topk, config.objective.topk};
 }
 
 void check_reference_settings(const objective::Requirements& needs,

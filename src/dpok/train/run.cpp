@@ -38,6 +38,7 @@ std::string format_outcome(const TrainResult& result, TrainMode mode) {
 
 int run_training(const RunRequest& request) {
   auto config = TrainConfig::load(request.config_path, request.overrides);
+  for (const auto& note : config.notes) std::cerr << note << "\n";
   TrainOptions options;
   options.mode = request.mode;
   options.resume = request.resume;

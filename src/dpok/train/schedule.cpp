@@ -9,12 +9,16 @@
 
 namespace dpok::train {
 
-ScheduleType parse_schedule(const std::string& name) {
-  if (name == "constant") return ScheduleType::kConstant;
-  if (name == "linear") return ScheduleType::kLinear;
-  if (name == "cosine") return ScheduleType::kCosine;
-  DPOK_THROW(ConfigError, "train.schedule",
-             "lr_scheduler_type '{}' is not one of constant, linear, cosine", name);
+namespace {
+constexpr EnumName<ScheduleType> kScheduleNames[] = {
+    {"constant", ScheduleType::kConstant},
+    {"linear", ScheduleType::kLinear},
+    {"cosine", ScheduleType::kCosine},
+};
+}  // namespace
+
+std::span<const EnumName<ScheduleType>> enum_names(ScheduleType) {
+  return kScheduleNames;
 }
 
 double lr_multiplier(ScheduleType type, int64_t step, int64_t total, int64_t warmup) {

@@ -7,14 +7,17 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+
+#include "dpok/core/config_check.h"
 
 namespace dpok::train {
 
 enum class ScheduleType { kConstant = 0, kLinear = 1, kCosine = 2 };
 
-// "constant" | "linear" | "cosine". Throws ConfigError naming the valid values.
-ScheduleType parse_schedule(const std::string& name);
+// The lr_scheduler_type names: constant, linear, cosine (transformers' names).
+std::span<const EnumName<ScheduleType>> enum_names(ScheduleType);
 
 // The multiplier applied to each parameter group's base learning rate at update `step`
 // (0-based) of `total` updates with `warmup` warmup updates. Clamped to [0, 1].

@@ -1,27 +1,19 @@
-// From the trainer's configuration to the other subsystems' settings: the objective
-// (dpok::objective::ObjectiveConfig, objective.md), the data section (dpok::data::DataConfig), the
-// tokenizer location, and copying tokenizer files next to a saved model.
+// From the trainer's configuration to what a run needs besides it: the objective of the run's
+// mode, the tokenizer location, and copying tokenizer files next to a saved model.
 //
-// What it does: map names and validate through the owners' validate(). What it does not do: load
-// anything heavy (models, data).
+// What it does not do: load anything heavy (models, data).
 #pragma once
 
 #include <filesystem>
 
-#include "dpok/data/config.h"
 #include "dpok/objective/config.h"
 #include "dpok/train/config.h"
 
 namespace dpok::train {
 
-// The objective settings of `config`; `sft_only` replaces the losses by {sft: 1} (dpok sft).
-// Throws ConfigError (unknown kernel_options key with the nearest valid one, or whatever
-// ObjectiveConfig::validate rejects).
+// The objective of the run: config.objective, or for `dpok sft` (`sft_only`) the same with the
+// losses replaced by {sft: 1} and the semantic term and token penalty off.
 objective::ObjectiveConfig to_objective_config(const TrainConfig& config, bool sft_only = false);
-
-// The data section with the top-level max_length / max_prompt_length / truncation_mode applied.
-// Throws ConfigError (DataConfig::from_yaml).
-data::DataConfig to_data_config(const TrainConfig& config);
 
 // Where the tokenizer lives: `tokenizer` when set, else the model directory. Throws ConfigError
 // when the model is a single file (GGUF, llama2.c) and no tokenizer is configured.

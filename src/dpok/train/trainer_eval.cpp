@@ -11,7 +11,8 @@ MetricMap evaluate_split(TrainerImpl& t) {
   if (eval.records.empty()) return {};
   torch::NoGradGuard no_grad;
   data::BatchIterator batches(eval, t.config.per_device_eval_batch_size, /*seed=*/0,
-                              /*shuffle=*/false, /*group_by_length=*/false, t.pad_id);
+                              /*shuffle=*/false, /*group_by_length=*/false, t.pad_id,
+                              /*drop_last=*/false, t.config.data.pad_to_multiple_of.value_or(0));
   MetricMap sums;
   double pairs = 0;
   while (auto batch = batches.next()) {

@@ -65,7 +65,7 @@ void cached_split_reference(TrainerImpl& t, model::CausalLM& reference,
                             std::string& status) {
   const fs::path dir = reference_cache_dir(t);
   const int64_t vocab = reference->config().vocab_size;
-  const int64_t k = std::min(t.config.penalty_topk, vocab);
+  const int64_t k = std::min(t.config.objective.topk, vocab);
   const int64_t rows = t.plan.topk_rows;
   const auto n = static_cast<int64_t>(dataset.records.size());
   const fs::path file = topk_cache_file(dir, key, k, rows);
@@ -108,7 +108,8 @@ void report_reference(const TrainerImpl& t) {
   }
   if (!info.train_topk.empty()) {
     std::cerr << fmt::format("reference top-{} cache ({}): train {}{}; reference model released\n",
-                             t.train_ref.topk->k(), t.config.penalty_on, info.train_topk,
+                             t.train_ref.topk->k(), name_of(t.config.objective.penalty_on),
+                             info.train_topk,
                              info.eval_topk.empty() ? "" : ", eval " + info.eval_topk);
   } else if (t.needs.token_distributions != objective::TokenNeed::kNone &&
              t.plan.train.logps == LogpsSource::kDataset) {
@@ -155,7 +156,7 @@ void setup_reference(TrainerImpl& t) {
     // Keys hash every record and weight, so only splits that use a disk cache compute one.
     const auto key = [&](const data::PreferenceDataset& d, const SplitPlan& s) {
       return s.topk_cache || s.logps == LogpsSource::kCachedTable
-                 ? reference_cache_key(d, reference, c.max_length)
+                 ? reference_cache_key(d, reference, c.data.max_length)
                  : std::string();
     };
     fill_split_reference(t, reference, t.splits.train, plan.train, key(t.splits.train, plan.train),
@@ -188,7 +189,7 @@ void warn_constant_semantic_term(const TrainerImpl& t) {
       "embedding_source = {} (no gradient) and a fixed kernel ({}) add a constant to the loss "
       "(objective.md section 3); use placement = logit, embedding_source = policy or "
       "learn_kernel = true\n",
-      t.config.embedding_source, t.config.kernel);
+      name_of(t.config.objective.embedding_source), name_of(t.config.objective.kernel));
 }
 
 void setup_objective(TrainerImpl& t, const objective::ObjectiveConfig& objective_config) {
@@ -201,7 +202,7 @@ void setup_objective(TrainerImpl& t, const objective::ObjectiveConfig& objective
   t.objective->to(t.device);
   warn_constant_semantic_term(t);
   if (t.needs.embeddings != objective::EmbeddingNeed::kNone && !dataset_embeddings &&
-      objective_config.kernel_options.mahalanobis_init == "data") {
+      objective_config.kernel_options.mahalanobis_init == objective::MahalanobisInit::kData) {
     // objective.md §4 `init = data`: the embedding covariance of a sample of training pairs.
     torch::NoGradGuard no_grad;
     data::BatchIterator sample(t.splits.train, 64, t.config.seed, false, false, t.pad_id);
@@ -225,7 +226,7 @@ void setup_schedule(TrainerImpl& t) {
                       : static_cast<int64_t>(std::ceil(c.num_train_epochs *
                                                        static_cast<double>(t.updates_per_epoch)));
   t.warmup_steps = resolve_warmup_steps(c.warmup_steps, c.warmup_ratio, t.total_steps);
-  t.schedule = parse_schedule(c.lr_scheduler_type);
+  t.schedule = c.lr_scheduler_type;
 }
 
 void restore_checkpoint(TrainerImpl& t, const fs::path& dir) {
@@ -276,8 +277,7 @@ void setup_trainer(TrainerImpl& t) {
   t.tokenizer_dir = tokenizer_path(c);
   t.tokenizer = text::Tokenizer::load(t.tokenizer_dir);
   t.pad_id = t.tokenizer->pad_id().value_or(t.tokenizer->eos_id().value_or(0));
-  t.splits =
-      data::load_preference_data(to_data_config(c), *t.tokenizer, static_cast<uint64_t>(c.seed));
+  t.splits = data::load_preference_data(c.data, *t.tokenizer, static_cast<uint64_t>(c.seed));
   if (t.splits.train.records.empty()) {
     DPOK_THROW(ConfigError, kComponent, "the training split is empty (check data.train_files)");
   }
@@ -286,15 +286,17 @@ void setup_trainer(TrainerImpl& t) {
   setup_models(t, t.resumed ? resume_dir : fs::path(c.model));
   setup_objective(t, objective_config);
 
-  AdamWSettings settings{c.learning_rate, c.kernel_learning_rate, c.weight_decay,
-                         c.adam_beta1,    c.adam_beta2,           c.adam_epsilon};
+  AdamWSettings settings{c.learning_rate, c.objective.kernel_learning_rate,
+                         c.weight_decay,  c.adam_beta1,
+                         c.adam_beta2,    c.adam_epsilon};
   std::vector<std::pair<std::string, torch::Tensor>> named;
   for (const auto& item : t.policy->named_parameters())
     named.emplace_back(item.key(), item.value());
   t.optimizer = std::make_unique<Optimizer>(named, t.objective->kernel_parameters(), settings);
   t.batches = std::make_unique<data::BatchIterator>(
       t.splits.train, c.per_device_train_batch_size, static_cast<uint64_t>(c.seed),
-      /*shuffle=*/true, c.group_by_length, t.pad_id, c.dataloader_drop_last);
+      /*shuffle=*/true, c.group_by_length, t.pad_id, c.dataloader_drop_last,
+      c.data.pad_to_multiple_of.value_or(0));
   setup_schedule(t);
   if (t.resumed) restore_checkpoint(t, resume_dir);
 

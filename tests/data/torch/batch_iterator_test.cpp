@@ -46,6 +46,12 @@ TEST(BatchIterator, EachRecordOncePerEpoch) {
   EXPECT_NE(e0, e1);  // a new order each epoch
 }
 
+TEST(BatchIterator, PadsEachBatchToMultipleOf) {
+  const auto d = make_dataset(23);
+  BatchIterator it(d, 4, 1, true, false, 0, /*drop_last=*/false, /*pad_to_multiple_of=*/16);
+  while (auto batch = it.next()) EXPECT_EQ(batch->input_ids.size(1) % 16, 0);
+}
+
 TEST(BatchIterator, SameSeedSameOrderOtherSeedOtherOrder) {
   const auto d = make_dataset(50);
   BatchIterator a(d, 8, 42, true, false, 0), b(d, 8, 42, true, false, 0),

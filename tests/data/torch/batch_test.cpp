@@ -26,7 +26,7 @@ std::vector<int64_t> row(const at::Tensor& t, int64_t i) {
 TEST(Collate, LayoutAndMasks) {
   const auto a = make({1, 10, 11}, {20, 2}, {30, 31, 32, 2}, 7);
   const auto b = make({1, 12}, {21, 22, 23, 24, 2}, {33, 2}, 9);
-  const auto batch = collate({&a, &b}, /*pad_id=*/0, /*pad_to_multiple_of_8=*/false);
+  const auto batch = collate({&a, &b}, /*pad_id=*/0, /*pad_to_multiple_of=*/0);
   ASSERT_EQ(batch.input_ids.sizes(), (at::IntArrayRef{4, 7}));
   EXPECT_EQ(batch.input_ids.scalar_type(), at::kLong);
   EXPECT_EQ(batch.attention_mask.scalar_type(), at::kLong);
@@ -50,12 +50,13 @@ TEST(Collate, LayoutAndMasks) {
   EXPECT_FALSE(batch.prompt_embedding.defined());
 }
 
-TEST(Collate, PadsToMultipleOf8WithPadId) {
+TEST(Collate, PadsToMultipleOfWithPadId) {
   const auto a = make({5}, {6, 7}, {8}, 0);
-  const auto batch = collate({&a}, /*pad_id=*/99, true);
+  const auto batch = collate({&a}, /*pad_id=*/99, /*pad_to_multiple_of=*/8);
   ASSERT_EQ(batch.input_ids.sizes(), (at::IntArrayRef{2, 8}));
   EXPECT_EQ(row(batch.input_ids, 1), (std::vector<int64_t>{5, 8, 99, 99, 99, 99, 99, 99}));
-  const auto no_pad = collate({&a}, /*pad_id=*/-1, false);
+  EXPECT_EQ(collate({&a}, 0, /*pad_to_multiple_of=*/5).input_ids.size(1), 5);
+  const auto no_pad = collate({&a}, /*pad_id=*/-1, /*pad_to_multiple_of=*/0);
   EXPECT_EQ(row(no_pad.input_ids, 1), (std::vector<int64_t>{5, 8, 0}));
 }
 

@@ -83,12 +83,13 @@ void collate_optional(const std::vector<const PreferenceRecord*>& records, Prefe
 }  // namespace
 
 PreferenceBatch collate(const std::vector<const PreferenceRecord*>& records, int64_t pad_id,
-                        bool pad_to_multiple_of_8) {
+                        int64_t pad_to_multiple_of) {
   DPOK_CHECK(!records.empty(), "collate needs at least one record");
   const auto b = static_cast<int64_t>(records.size());
   int64_t t = 1;
   for (const auto* r : records) t = std::max(t, r->max_sequence_length());
-  if (pad_to_multiple_of_8) t = (t + 7) / 8 * 8;
+  if (pad_to_multiple_of > 1)
+    t = (t + pad_to_multiple_of - 1) / pad_to_multiple_of * pad_to_multiple_of;
 
   PreferenceBatch batch;
   batch.input_ids = at::full({2 * b, t}, pad_id < 0 ? 0 : pad_id, at::kLong);

@@ -36,9 +36,10 @@ struct PreferenceBatch {
   int64_t num_pairs() const { return static_cast<int64_t>(record_indices.size()); }
 };
 
-// Collates records into a batch; T is the longest sequence, rounded up to a multiple of 8 when
-// asked. `record_indices` holds the records' source_index. `pad_id` < 0 pads with 0.
+// Collates records into a batch; T is the longest sequence, rounded up to a multiple of
+// `pad_to_multiple_of` when it is > 1 (TRL's pad_to_multiple_of). `record_indices` holds the
+// records' source_index. `pad_id` < 0 pads with 0.
 PreferenceBatch collate(const std::vector<const PreferenceRecord*>& records, int64_t pad_id,
-                        bool pad_to_multiple_of_8);
+                        int64_t pad_to_multiple_of);
 
 }  // namespace dpok::data

@@ -18,7 +18,7 @@ constexpr int64_t kMegaBatchFactor = 50;
 
 BatchIterator::BatchIterator(const PreferenceDataset& dataset, int64_t batch_size, uint64_t seed,
                              bool shuffle, bool group_by_length, int64_t pad_id, bool drop_last,
-                             bool pad_to_multiple_of_8)
+                             int64_t pad_to_multiple_of)
     : dataset_(dataset),
       batch_size_(batch_size),
       seed_(seed),
@@ -26,7 +26,7 @@ BatchIterator::BatchIterator(const PreferenceDataset& dataset, int64_t batch_siz
       group_by_length_(group_by_length),
       pad_id_(pad_id),
       drop_last_(drop_last),
-      pad_to_multiple_of_8_(pad_to_multiple_of_8) {
+      pad_to_multiple_of_(pad_to_multiple_of) {
   if (batch_size < 1)
     DPOK_THROW(ConfigError, kComponent, "batch size must be >= 1, got {}", batch_size);
   if (dataset.records.empty()) DPOK_THROW(ConfigError, kComponent, "the dataset has no records");
@@ -76,7 +76,7 @@ std::optional<PreferenceBatch> BatchIterator::next() {
   std::vector<const PreferenceRecord*> records;
   records.reserve(indices.size());
   for (const int64_t i : indices) records.push_back(&dataset_.records[i]);
-  PreferenceBatch batch = collate(records, pad_id_, pad_to_multiple_of_8_);
+  PreferenceBatch batch = collate(records, pad_id_, pad_to_multiple_of_);
   batch.record_indices = indices;
   return batch;
 }

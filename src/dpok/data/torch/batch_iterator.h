@@ -29,7 +29,7 @@ class BatchIterator {
   // Throws ConfigError when batch_size < 1 or the dataset is empty.
   BatchIterator(const PreferenceDataset& dataset, int64_t batch_size, uint64_t seed, bool shuffle,
                 bool group_by_length, int64_t pad_id, bool drop_last = false,
-                bool pad_to_multiple_of_8 = false);
+                int64_t pad_to_multiple_of = 0);
 
   // The next batch of this epoch, or nullopt at its end (the following call starts a new epoch).
   std::optional<PreferenceBatch> next();
@@ -57,7 +57,8 @@ class BatchIterator {
   uint64_t seed_;
   bool shuffle_, group_by_length_;
   int64_t pad_id_;
-  bool drop_last_, pad_to_multiple_of_8_;
+  bool drop_last_;
+  int64_t pad_to_multiple_of_;  // <= 1: no rounding (collate)
   int64_t epoch_ = 0, position_ = 0;
   std::vector<std::vector<int64_t>> batches_;  // the current epoch's order
 };
