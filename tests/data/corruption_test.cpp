@@ -67,7 +67,7 @@ struct Tally {
 void load_both_ways(const fs::path& path, const std::string& bytes, Tally& tally) {
   write_plain(path, bytes);
   const testing::FakeTokenizer tok;
-  for (const char* policy : {"error", "skip"}) {
+  for (const OnBadRecord policy : {OnBadRecord::kError, OnBadRecord::kSkip}) {
     DataConfig config;
     config.cache = false;
     config.num_threads = 1;

@@ -213,6 +213,7 @@ TEST(Objective, WpoPairWeightsScaleEveryTermOfThePair) {
   out.loss.backward();
   EXPECT_FALSE(in.pair_weights.grad().defined());  // weights are constants of the step
   config.loss_type = {LossType::kAot};
+  config.loss_weights.clear();
   EXPECT_TRUE(throws_with<ConfigError>([&] { make(config)->forward(in); },
                                        {"use_weighting", "loss 'aot'"}));
 }

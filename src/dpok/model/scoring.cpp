@@ -13,6 +13,7 @@ SequenceScores score_sequences(CausalLM& model, const torch::Tensor& input_ids,
   out.hidden = model->forward_hidden(input_ids, attention_mask);
   auto tokens =
       chunked_token_logprobs(out.hidden, model->lm_head_weight(), out.targets, chunk_rows);
+  out.token_logps = tokens.logps;
   out.logps = tokens.logps.sum(1);
   out.lengths = (out.targets >= 0).sum(1).to(torch::kFloat);
   out.logits_mean = tokens.logits_mean.sum(1) / out.lengths.clamp_min(1.0);

@@ -16,6 +16,7 @@ namespace dpok::model {
 
 struct SequenceScores {
   torch::Tensor logps;        // [R] fp32: Σ_t log p(x_t | x_<t) over completion tokens
+  torch::Tensor token_logps;  // [R, T] fp32: the per-position terms of that sum (0 elsewhere)
   torch::Tensor lengths;      // [R] fp32: completion tokens per row
   torch::Tensor logits_mean;  // [R] fp32 (no grad): mean logit over completion positions and V
   torch::Tensor hidden;       // [R, T, H] final hidden states (model dtype)

@@ -222,6 +222,23 @@ std::string sigma_text(const KernelOptions& options) {
 void ObjectiveConfig::validate() const {
   require_value(beta > 0, "beta", beta, "> 0");
   validate_losses(*this);
+  for (const LossType type : loss_type) {
+    // The aot losses sort the batch: a loss element belongs to no single pair, so neither a
+    // per-pair WPO weight nor a score map has anything to apply to (TRL refuses both too).
+    if (type != LossType::kAot && type != LossType::kAotUnpaired) continue;
+    if (use_weighting) {
+      DPOK_THROW(ConfigError, "config",
+                 "key 'use_weighting': true cannot be used with loss '{}', whose sorted terms are "
+                 "not per pair; set use_weighting: false or choose another loss",
+                 name_of(type));
+    }
+    if (divergence != ScoreMap::kReverseKl) {
+      DPOK_THROW(ConfigError, "config",
+                 "key 'divergence': '{}' cannot be used with loss '{}', which compares raw "
+                 "log-ratios; keep divergence: reverse_kl",
+                 name_of(divergence), name_of(type));
+    }
+  }
   if (divergence == ScoreMap::kAlpha) {
     require_value(divergence_alpha > 0 && divergence_alpha < 1, "divergence_alpha",
                   divergence_alpha, "in (0, 1) with divergence: alpha");

@@ -175,9 +175,6 @@ at::Tensor preference_loss(LossType type, const LossTerms& t, const LossOptions&
       return aot_unpaired_loss(t.chosen_logratios, t.rejected_logratios, o.beta, o.label_smoothing);
     case LossType::kSft:
       break;
-    case LossType::kAot:
-    case LossType::kAotUnpaired:
-      DPOK_THROW(UnsupportedError, kComponent, "loss '{}' is not implemented yet", to_string(type));
   }
   DPOK_CHECK(false, "unhandled loss type {}", static_cast<int>(type));
   return {};

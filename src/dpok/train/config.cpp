@@ -209,12 +209,6 @@ void TrainConfig::validate() const {
   data.validate();
   // objective.md §3, §6: whether the reference can be provided as configured (reference_plan.h).
   check_reference_settings(objective::requirements(objective), reference_settings(*this));
-  // TRL: "sync_ref_model=True is not yet compatible with ... precompute_ref_log_probs=True".
-  if (sync_ref_model && precompute_ref_log_probs) {
-    DPOK_THROW(ConfigError, "config",
-               "sync_ref_model = true updates the reference during training, so its log-probs "
-               "cannot be precomputed; set precompute_ref_log_probs = false");
-  }
 }
 
 YAML::Node TrainConfig::to_yaml() const {

@@ -15,7 +15,8 @@ using objective::TokenNeed;
 }  // namespace
 
 ReferenceSettings reference_settings(const TrainConfig& config) {
-  return {config.precompute_ref_log_probs, config.precompute_ref_topk, config.objective.topk};
+  return {config.precompute_ref_log_probs, config.precompute_ref_topk, config.objective.topk,
+          config.sync_ref_model, config.objective.ld_alpha.has_value()};
 }
 
 void check_reference_settings(const objective::Requirements& needs,
@@ -44,6 +45,18 @@ void check_reference_settings(const objective::Requirements& needs,
                "embedding_source = reference needs the online reference model, but "
                "precompute_ref_log_probs = true drops it; use embedding_source = policy");
   }
+  // TRL: "sync_ref_model=True is not yet compatible with precompute_ref_log_probs=True".
+  if (settings.precompute_ref_log_probs && settings.sync_reference) {
+    DPOK_THROW(ConfigError, kComponent,
+               "sync_ref_model = true updates the reference during training, so its log-probs "
+               "cannot be precomputed; set precompute_ref_log_probs = false");
+  }
+  if (settings.precompute_ref_log_probs && settings.length_desensitized) {
+    DPOK_THROW(ConfigError, kComponent,
+               "ld_alpha needs the reference's per-token log-probs of each pair, but "
+               "precompute_ref_log_probs = true caches only their plain sums; set "
+               "precompute_ref_log_probs = false or remove ld_alpha");
+  }
 }
 
 ReferencePlan plan_reference(const objective::Requirements& needs,
@@ -52,14 +65,23 @@ ReferencePlan plan_reference(const objective::Requirements& needs,
   ReferencePlan plan;
   if (!needs.preference_pairs) return plan;  // SFT alone: no reference at all
   const bool cached = settings.precompute_ref_log_probs;
+  if (facts.train_supplies_logps && (settings.sync_reference || settings.length_desensitized)) {
+    DPOK_THROW(ConfigError, kComponent,
+               "the training records carry ref_chosen_logps / ref_rejected_logps, but {} needs the "
+               "online reference; drop those columns (data.field_map) or {}",
+               settings.sync_reference ? "sync_ref_model = true" : "ld_alpha",
+               settings.sync_reference ? "set sync_ref_model = false" : "remove ld_alpha");
+  }
   plan.train.logps = facts.train_supplies_logps ? LogpsSource::kDataset
                      : cached                   ? LogpsSource::kCachedTable
                                                 : LogpsSource::kOnline;
   if (facts.has_eval) {
-    // Evaluation always compares against values fixed before step 0.
-    plan.eval.logps = facts.eval_supplies_logps ? LogpsSource::kDataset
-                      : cached                  ? LogpsSource::kCachedTable
-                                                : LogpsSource::kTable;
+    // Evaluation compares against the reference as it was before step 0 (with TR-DPO too: the
+    // initial model is what a user compares against); LD-DPO's per-pair sums need it online.
+    plan.eval.logps = settings.length_desensitized ? LogpsSource::kOnline
+                      : facts.eval_supplies_logps  ? LogpsSource::kDataset
+                      : cached                     ? LogpsSource::kCachedTable
+                                                   : LogpsSource::kTable;
   }
   if (settings.precompute_ref_topk) {  // implies the penalty and a cached reference (checked)
     plan.train.topk_cache = true;
@@ -69,7 +91,8 @@ ReferencePlan plan_reference(const objective::Requirements& needs,
   plan.reference_hidden =
       (needs.token_distributions != TokenNeed::kNone && !settings.precompute_ref_topk) ||
       needs.embeddings == EmbeddingNeed::kReferenceHidden;
-  plan.keep_model = plan.reference_hidden || plan.train.logps == LogpsSource::kOnline;
+  plan.keep_model = plan.reference_hidden || plan.train.logps == LogpsSource::kOnline ||
+                    plan.eval.logps == LogpsSource::kOnline;
   const auto computes = [](const SplitPlan& s) {
     return s.topk_cache || s.logps == LogpsSource::kCachedTable || s.logps == LogpsSource::kTable;
   };

@@ -30,6 +30,13 @@ struct ReferenceSettings {
   bool precompute_ref_log_probs = false;
   bool precompute_ref_topk = false;
   int64_t penalty_topk = 32;  // named in messages only
+  // TR-DPO (sync_ref_model): the reference changes during training, so its training-time
+  // log-probs must come from the online model, never from a table.
+  bool sync_reference = false;
+  // LD-DPO (ld_alpha): sequence log-probs are length-desensitised per pair, for policy and
+  // reference alike; the tables (cache, dataset columns, eval table) hold plain sums, so the
+  // reference runs online.
+  bool length_desensitized = false;
 };
 
 ReferenceSettings reference_settings(const TrainConfig& config);

@@ -10,8 +10,11 @@
 #include <vector>
 
 #include "dpok/core/error.h"
+#include "dpok/model/logprobs.h"
 #include "dpok/model/scoring.h"
+#include "dpok/objective/reference_update.h"
 #include "dpok/objective/semantic.h"
+#include "dpok/objective/weighting.h"
 #include "dpok/train/progress.h"
 #include "dpok/train/trainer_impl.h"
 
@@ -77,6 +80,33 @@ objective::ObjectiveOutput sft_objective(TrainerImpl& t, const data::PreferenceB
   return out;
 }
 
+// The sequence log-probs [2B] the preference loss sees: the plain sums, or LD-DPO's
+// length-desensitised ones (ld_alpha), for policy and reference alike.
+at::Tensor sequence_logps(const TrainerImpl& t, const model::SequenceScores& scores) {
+  const auto& ld_alpha = t.config.objective.ld_alpha;
+  if (!ld_alpha) return scores.logps;
+  return objective::length_desensitized_logps(scores.token_logps, scores.targets >= 0, *ld_alpha);
+}
+
+// WPO pair weights [B] (use_weighting): log Σ_v p_v² at every completion position, projected from
+// the policy's final hidden states in slices of rows so no [2B, T, V] tensor exists, then
+// objective::wpo_pair_weights. Constants of the step: no gradient.
+at::Tensor wpo_weights(const TrainerImpl& t, const model::SequenceScores& policy) {
+  torch::NoGradGuard no_grad;
+  const auto positions = policy.targets >= 0;
+  const auto weight = t.compute->lm_head_weight();
+  const auto hidden = policy.hidden.index({positions});  // [N, H]
+  const int64_t rows = model::auto_chunk_rows(weight.size(0));
+  std::vector<at::Tensor> parts;
+  for (int64_t start = 0; start < hidden.size(0); start += rows) {
+    const auto chunk = hidden.narrow(0, start, std::min(rows, hidden.size(0) - start));
+    parts.push_back(objective::log_sum_squared_probs(at::matmul(chunk, weight.t()).to(at::kFloat)));
+  }
+  auto lssp = at::zeros(positions.sizes(), policy.token_logps.options());
+  if (!parts.empty()) lssp.index_put_({positions}, at::cat(parts));
+  return objective::wpo_pair_weights(policy.token_logps.detach(), lssp, positions);
+}
+
 // Reference log-probs [B] of chosen and rejected: rows of a precomputed (or dataset-supplied)
 // table, or an online forward of the frozen reference; its hidden states come along when the plan
 // says the step needs them (reference_plan.h).
@@ -101,7 +131,8 @@ ReferenceScores reference_scores(TrainerImpl& t, const data::PreferenceBatch& ba
   DPOK_CHECK(!t.reference.is_empty(), "no reference model and no reference table");
   auto scores =
       model::score_sequences(t.reference, ids, mask, completion, t.config.logprob_chunk_rows);
-  return {scores.logps.narrow(0, 0, b), scores.logps.narrow(0, b, b), scores.hidden};
+  const auto logps = sequence_logps(t, scores);
+  return {logps.narrow(0, 0, b), logps.narrow(0, b, b), scores.hidden};
 }
 
 // D̄ of objective.md §6 from the final hidden states: against the top-k cache when the split
@@ -158,8 +189,10 @@ objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::Preferenc
   auto ref = reference_scores(t, batch, ids, mask, completion, ref_source);
 
   objective::PairInputs in;
-  in.policy_chosen_logps = policy.logps.narrow(0, 0, b);
-  in.policy_rejected_logps = policy.logps.narrow(0, b, b);
+  const auto policy_logps = sequence_logps(t, policy);
+  in.policy_chosen_logps = policy_logps.narrow(0, 0, b);
+  in.policy_rejected_logps = policy_logps.narrow(0, b, b);
+  if (t.config.objective.use_weighting) in.pair_weights = wpo_weights(t, policy);
   in.ref_chosen_logps = ref.chosen;
   in.ref_rejected_logps = ref.rejected;
   in.chosen_lengths = policy.lengths.narrow(0, 0, b);
@@ -193,6 +226,16 @@ void copy_master_to_compute(TrainerImpl& t) {
   auto master = t.policy->parameters();
   auto compute = t.compute->parameters();
   for (size_t i = 0; i < master.size(); ++i) compute[i].copy_(master[i]);
+}
+
+// TR-DPO (sync_ref_model): every ref_model_sync_steps updates the online reference moves towards
+// the policy's fp32 master weights (objective/reference_update.h).
+void sync_reference(TrainerImpl& t) {
+  const auto& c = t.config;
+  if (!c.sync_ref_model || t.global_step % c.ref_model_sync_steps != 0) return;
+  DPOK_CHECK(!t.reference.is_empty(), "sync_ref_model needs the online reference (plan)");
+  objective::soft_update_reference(t.reference->parameters(), t.policy->parameters(),
+                                   c.ref_model_mixup_alpha);
 }
 
 // One optimizer update: gradient_accumulation_steps × (batch → log-probs → objective →
@@ -230,6 +273,7 @@ StepResult run_step(TrainerImpl& t) {
   if (t.mixed_precision()) copy_master_to_compute(t);
   ++t.global_step;
   t.num_tokens += tokens;
+  sync_reference(t);
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -120,6 +120,18 @@ void report_reference(const TrainerImpl& t) {
   }
 }
 
+// Loads a module's parameters saved by torch::save in a checkpoint. Throws FormatError naming the
+// file (missing, truncated or saved from another configuration).
+template <typename Module>
+void load_module(Module& module, const fs::path& file) {
+  try {
+    torch::load(module, file.string());
+  } catch (const c10::Error& e) {
+    DPOK_THROW(FormatError, kComponent, "cannot load {}: {}", file.string(),
+               e.what_without_backtrace());
+  }
+}
+
 // The reference values of one split as the plan says: its top-k cache (with the sequence table
 // when the dataset does not supply it), or a sequence table computed before step 0.
 void fill_split_reference(TrainerImpl& t, model::CausalLM& reference,
@@ -145,6 +157,7 @@ void setup_reference(TrainerImpl& t) {
       t.needs, reference_settings(c),
       {t.train_ref.table.defined(), !t.splits.eval.records.empty(), t.eval_ref.table.defined()});
   const auto& plan = t.plan;
+  if (plan.eval.logps == LogpsSource::kOnline) t.eval_ref.table = at::Tensor();  // LD-DPO
   info.train_logps = plan.train.logps == LogpsSource::kDataset ? "dataset" : "";
   info.eval_logps = plan.eval.logps == LogpsSource::kDataset ? "dataset" : "";
   if (plan.load_model) {
@@ -164,6 +177,7 @@ void setup_reference(TrainerImpl& t) {
     fill_split_reference(t, reference, t.splits.eval, plan.eval, key(t.splits.eval, plan.eval),
                          t.eval_ref, info.eval_logps, info.eval_topk);
     if (plan.train.logps == LogpsSource::kOnline) info.train_logps = "online";
+    if (plan.eval.logps == LogpsSource::kOnline) info.eval_logps = "online";
     if (plan.keep_model) t.reference = reference;
     info.model_kept = plan.keep_model;
   }
@@ -246,13 +260,10 @@ void restore_checkpoint(TrainerImpl& t, const fs::path& dir) {
     DPOK_THROW(FormatError, kComponent, "{}: {}", where, e.what());
   }
   load_optimizer(t.optimizer->adamw(), dir / "optimizer.pt");
-  if (fs::exists(dir / "objective.pt")) {
-    try {
-      torch::load(t.objective, (dir / "objective.pt").string());
-    } catch (const c10::Error& e) {
-      DPOK_THROW(FormatError, kComponent, "cannot load {}: {}", (dir / "objective.pt").string(),
-                 e.what_without_backtrace());
-    }
+  if (fs::exists(dir / "objective.pt")) load_module(t.objective, dir / "objective.pt");
+  // TR-DPO: the reference has moved towards the policy since step 0; resume from where it was.
+  if (t.config.sync_ref_model && !t.reference.is_empty()) {
+    load_module(t.reference, dir / "reference.pt");
   }
   load_rng_state(dir / "rng_state.pt");
 }
@@ -318,6 +329,9 @@ fs::path write_trainer_checkpoint(TrainerImpl& t) {
     save_optimizer(t.optimizer->adamw(), tmp / "optimizer.pt");
     if (!t.objective->parameters().empty()) {
       torch::save(t.objective, (tmp / "objective.pt").string());
+    }
+    if (t.config.sync_ref_model && !t.reference.is_empty()) {
+      torch::save(t.reference, (tmp / "reference.pt").string());
     }
     save_rng_state(tmp / "rng_state.pt");
     write_file_atomic(tmp / "dpok_config.yaml", t.config.to_yaml_string());
