@@ -50,7 +50,7 @@ TEST_F(TokenizerPathTest, SingleFileModelUsesItsDirectoryOrTheOnlyModelFile) {
 
 TEST_F(TokenizerPathTest, RequireNamesTheModelAndTheOption) {
   touch("model.bin");
-  EXPECT_TRUE(throws_with<ConfigError>(
+  EXPECT_TRUE(testing::throws_with<ConfigError>(
       [&] { require_tokenizer(dir_ / "model.bin", {}, "eval", "--tokenizer"); },
       {"[eval]", "model.bin", "set --tokenizer"}));
   EXPECT_EQ(require_tokenizer(dir_, "t.json", "eval", "--tokenizer"), fs::path("t.json"));
