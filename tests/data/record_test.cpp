@@ -49,5 +49,20 @@ TEST(DataSummary, EmptyDatasetHasZeroStats) {
   EXPECT_DOUBLE_EQ(d.summary.prompt_tokens.mean, 0.0);
 }
 
+TEST(DataSummary, LengthHistogramBucketsTheLongerSequence) {
+  PreferenceDataset d;
+  EXPECT_EQ(length_histogram(d), "");
+  d.records = {make(1, 1, 1), make(10, 5, 9), make(1, 0, 19)};  // lengths 2, 19, 20: step 2
+  const auto text = length_histogram(d);
+  EXPECT_NE(text.find("        2 - 3              1  " + std::string(20, '#') + "\n"),
+            std::string::npos)
+      << text;
+  // 20 lands in the last bucket with 19, not in an eleventh one.
+  EXPECT_NE(text.find("       18 - 19             2  " + std::string(40, '#') + "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("        0 - 1              0  \n"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace dpok::data

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "dpok/cli/command.h"
+#include "dpok/cli/options.h"
 #include "dpok/core/error.h"
 #include "dpok/core/torch/runtime.h"
 #include "dpok/io/safetensors.h"
@@ -62,7 +63,7 @@ std::function<int()> setup_forward(CLI::App& app) {
       ->required();
   app.add_option("--out", a->out, "output safetensors")->required();
   app.add_option("--dtype", a->dtype, "compute dtype: fp32, bf16 or fp16")->capture_default_str();
-  app.add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  add_device_option(app, a->device);
   return [a]() { return run_forward(*a); };
 }
 

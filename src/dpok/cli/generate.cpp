@@ -7,38 +7,22 @@
 #include <sstream>
 
 #include "dpok/cli/command.h"
+#include "dpok/cli/options.h"
 #include "dpok/core/error.h"
 #include "dpok/core/torch/runtime.h"
 #include "dpok/model/generate.h"
 #include "dpok/model/loader.h"
 #include "dpok/text/tokenizer.h"
+#include "dpok/text/tokenizer_path.h"
 
 namespace dpok::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct GenerateArgs {
   std::string model, prompt, prompt_ids, tokenizer, dtype = "fp32", device = "cpu";
   model::GenerationOptions options;
   bool print_ids = false;
 };
-
-// The tokenizer that belongs to `model_path`, or empty when none is found.
-fs::path find_tokenizer(const fs::path& model_path) {
-  const fs::path dir = fs::is_directory(model_path) ? model_path : model_path.parent_path();
-  for (const char* name : {"tokenizer.json", "tokenizer.model"}) {
-    if (fs::exists(dir / name)) return dir;
-  }
-  if (fs::is_directory(model_path)) return {};
-  fs::path found;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".model") continue;
-    if (!found.empty()) return {};  // ambiguous: let the user pass --tokenizer
-    found = entry.path();
-  }
-  return found;
-}
 
 std::vector<int64_t> parse_ids(const std::string& text) {
   std::istringstream in(text);
@@ -66,8 +50,8 @@ int run_generate(const GenerateArgs& a) {
   if (a.prompt.empty() == a.prompt_ids.empty()) {
     DPOK_THROW(ConfigError, "generate", "give exactly one of --prompt and --prompt-ids");
   }
-  const fs::path tokenizer_path =
-      a.tokenizer.empty() ? find_tokenizer(a.model) : fs::path(a.tokenizer);
+  // Optional here: without a tokenizer the new ids are printed.
+  const auto tokenizer_path = text::find_tokenizer(a.model, a.tokenizer);
   std::unique_ptr<text::Tokenizer> tokenizer;
   if (!tokenizer_path.empty()) tokenizer = text::Tokenizer::load(tokenizer_path);
   std::vector<int64_t> prompt;
@@ -99,7 +83,7 @@ std::function<int()> setup_generate(CLI::App& app) {
   app.add_option("model", a->model, "model directory, .gguf or llama2.c .bin")->required();
   app.add_option("--prompt", a->prompt, "prompt text (needs a tokenizer)");
   app.add_option("--prompt-ids", a->prompt_ids, "prompt token ids, space-separated");
-  app.add_option("--tokenizer", a->tokenizer, "tokenizer directory, tokenizer.json or .model");
+  add_tokenizer_option(app, a->tokenizer);
   app.add_option("--max-new-tokens", a->options.max_new_tokens, "tokens to generate at most")
       ->capture_default_str();
   app.add_option("--min-new-tokens", a->options.min_new_tokens, "EOS is suppressed before this")
@@ -109,7 +93,7 @@ std::function<int()> setup_generate(CLI::App& app) {
   app.add_option("--top-p", a->options.top_p, "1 = off")->capture_default_str();
   app.add_option("--seed", a->options.seed, "sampling seed")->capture_default_str();
   app.add_option("--dtype", a->dtype, "fp32, bf16 or fp16")->capture_default_str();
-  app.add_option("--device", a->device, "cpu, cuda, cuda:N or auto")->capture_default_str();
+  add_device_option(app, a->device);
   app.add_flag("--print-ids", a->print_ids, "also print the new token ids");
   return [a]() { return run_generate(*a); };
 }

@@ -121,4 +121,24 @@ void update_token_stats(PreferenceDataset& dataset, int64_t batch_size) {
   s.padding_batch_size = static_cast<int64_t>(b);
 }
 
+std::string length_histogram(const PreferenceDataset& d) {
+  if (d.records.empty()) return "";
+  int64_t longest = 1;
+  for (const auto& r : d.records) longest = std::max(longest, r.max_sequence_length());
+  constexpr int kBuckets = 10, kWidth = 40;
+  const int64_t step = (longest + kBuckets - 1) / kBuckets;
+  std::vector<int64_t> counts(kBuckets, 0);
+  for (const auto& r : d.records) {
+    ++counts[std::min<int64_t>(kBuckets - 1, r.max_sequence_length() / step)];
+  }
+  const int64_t peak = *std::max_element(counts.begin(), counts.end());
+  std::string out = "sequence length (longer of chosen / rejected, tokens):\n";
+  for (int b = 0; b < kBuckets; ++b) {
+    const auto bar = static_cast<size_t>(peak > 0 ? counts[b] * kWidth / peak : 0);
+    out += fmt::format("  {:>7} - {:<7} {:>8}  {}\n", b * step, (b + 1) * step - 1, counts[b],
+                       std::string(bar, '#'));
+  }
+  return out;
+}
+
 }  // namespace dpok::data

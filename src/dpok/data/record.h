@@ -78,4 +78,8 @@ struct Splits {
 // (records_kept included); counts from reading (read, dropped, truncated) are left unchanged.
 void update_token_stats(PreferenceDataset& dataset, int64_t batch_size = 8);
 
+// An ASCII histogram of the longer sequence of each pair in ten equal-width buckets (`dpok data
+// stats`); "" for an empty dataset.
+std::string length_histogram(const PreferenceDataset& dataset);
+
 }  // namespace dpok::data

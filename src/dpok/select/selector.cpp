@@ -11,6 +11,7 @@
 #include "dpok/model/logprobs.h"
 #include "dpok/objective/config.h"
 #include "dpok/objective/kernels.h"
+#include "dpok/objective/semantic.h"
 #include "dpok/select/approx.h"
 
 namespace dpok::select {
@@ -112,6 +113,25 @@ nlohmann::json kernel_json(const KernelScore& k) {
 }
 
 }  // namespace
+
+Selection select_for(model::CausalLM& reference, std::span<const data::PreferenceRecord> records,
+                     std::int64_t batch_size, std::int64_t pad_id, std::uint64_t seed) {
+  const auto scored = eval::score_pairs(reference, records, {batch_size, pad_id, true});
+  Selection s;
+  // objective.md §3: embeddings are L2-normalised by default; in fp64 so that margins that are
+  // mathematically equal (or 0, for identical completions) stay equal (§0: fp64 metrics).
+  s.kernels =
+      score_kernels(default_kernel_candidates(scored.prompt_embedding.size(1)),
+                    objective::l2_normalize(scored.prompt_embedding.to(at::kDouble)),
+                    objective::l2_normalize(scored.chosen_embedding.to(at::kDouble)),
+                    objective::l2_normalize(scored.rejected_embedding.to(at::kDouble)), seed);
+  s.divergence = measure_divergence(reference, records, batch_size, pad_id);
+  std::vector<KernelMetrics> metrics;
+  for (const auto& k : s.kernels) metrics.push_back(k.metrics);
+  s.kernel = recommend_kernel(metrics);
+  s.divergence_choice = recommend_divergence(s.divergence);
+  return s;
+}
 
 std::string config_fragment(const Selection& s) {
   std::string yaml = "# dpok select recommendation (objective.md section 7)\n";

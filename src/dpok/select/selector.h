@@ -6,7 +6,7 @@
 // with their §4 defaults, fixed); chosen–rejected MMD² per kernel (exact up to
 // kExactGramPoints points, else random Fourier features for rbf and Nyström for the others);
 // divergence metrics streamed over the chosen completions; the YAML fragment and JSON.
-// Does not: load models or data (the CLI does), train (--validate lives in cli/select.cpp).
+// Does not: load models or data (the CLI does), train (--validate lives in validate.h).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -62,6 +62,13 @@ struct Selection {
   KernelRecommendation kernel;
   DivergenceRecommendation divergence_choice;
 };
+
+// The whole selection on `records` with the `reference` model: pooled embeddings
+// (eval::score_pairs), L2-normalised in fp64, scored by every default kernel candidate (`seed`
+// for the approximations); the divergence metrics; both recommendations. Throws ConfigError
+// from scoring (no records, batch_size < 1) and measure_divergence.
+Selection select_for(model::CausalLM& reference, std::span<const data::PreferenceRecord> records,
+                     std::int64_t batch_size, std::int64_t pad_id, std::uint64_t seed);
 
 // A trainer-config fragment (YAML): gamma, kernel, penalty_divergence, penalty_alpha (0.05 when
 // a divergence is recommended over plain kl, else 0), renyi kernel_options when needed, with the

@@ -2,6 +2,7 @@
 #include "dpok/train/setup.h"
 
 #include "dpok/core/error.h"
+#include "dpok/text/tokenizer_path.h"
 
 namespace dpok::train {
 namespace fs = std::filesystem;
@@ -23,12 +24,7 @@ objective::ObjectiveConfig to_objective_config(const TrainConfig& config, bool s
 }
 
 fs::path tokenizer_path(const TrainConfig& config) {
-  if (!config.tokenizer.empty()) return config.tokenizer;
-  if (fs::is_directory(config.model)) return config.model;
-  DPOK_THROW(ConfigError, kComponent,
-             "model '{}' is a single file (GGUF / llama2.c): set 'tokenizer' to its tokenizer "
-             "(tokenizer.json, tokenizer.model or a directory)",
-             config.model);
+  return text::require_tokenizer(config.model, config.tokenizer, kComponent, "'tokenizer'");
 }
 
 void copy_tokenizer_files(const fs::path& tokenizer, const fs::path& dir) {

@@ -15,8 +15,8 @@ namespace dpok::train {
 // losses replaced by {sft: 1} and the semantic term and token penalty off.
 objective::ObjectiveConfig to_objective_config(const TrainConfig& config, bool sft_only = false);
 
-// Where the tokenizer lives: `tokenizer` when set, else the model directory. Throws ConfigError
-// when the model is a single file (GGUF, llama2.c) and no tokenizer is configured.
+// Where the tokenizer lives: text::require_tokenizer of `model` and `tokenizer` (the tokenizer
+// next to the model unless `tokenizer` is set). Throws ConfigError when none is found.
 std::filesystem::path tokenizer_path(const TrainConfig& config);
 
 // Copies the tokenizer files found at `tokenizer` (a directory: tokenizer.json,
