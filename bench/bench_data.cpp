@@ -4,12 +4,13 @@
 // allocating the same tensors.
 //
 //   build/bench_data --benchmark_counters_tabular=true
-// Assets from DPOK_ASSETS (default ../shared/assets); results in docs/benchmarks.md ("data").
+// Assets from assets/ (or DPOK_ASSETS); results in docs/benchmarks.md ("data").
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
 #include <thread>
 
+#include "bench_util.h"
 #include "dpok/data/dataset.h"
 #include "dpok/data/torch/batch_iterator.h"
 #include "dpok/text/tokenizer.h"
@@ -18,19 +19,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path assets() {
-  const char* env = std::getenv("DPOK_ASSETS");
-  return env != nullptr && *env != '\0' ? fs::path(env) : fs::path("../shared/assets");
-}
-
 std::vector<fs::path> hh_files() {
-  const auto dir = assets() / "hh-rlhf";
-  return {dir / "harmless-base-test.jsonl.gz", dir / "helpful-base-test.jsonl.gz",
-          dir / "helpful-online-test.jsonl.gz", dir / "helpful-rejection-sampled-test.jsonl.gz"};
+  using dpok::bench::asset;
+  return {asset("hh-rlhf/harmless-base-test.jsonl.gz"), asset("hh-rlhf/helpful-base-test.jsonl.gz"),
+          asset("hh-rlhf/helpful-online-test.jsonl.gz"),
+          asset("hh-rlhf/helpful-rejection-sampled-test.jsonl.gz")};
 }
 
 const dpok::text::Tokenizer& llama3() {
-  static const auto tok = dpok::text::Tokenizer::load(assets() / "tokenizers" / "llama3");
+  static const auto tok = dpok::text::Tokenizer::load(dpok::bench::asset("tokenizers/llama3"));
   return *tok;
 }
 

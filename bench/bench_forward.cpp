@@ -1,7 +1,8 @@
 // Forward throughput of a ~110M-parameter Llama-shaped model (hidden 768, 12 layers, 12 heads,
-// intermediate 2048, vocab 32000, tied embeddings), CPU fp32, batch 4 × 256 tokens, against the
-// same model in PyTorch Python (bench/python/forward_llama.py, run by /usr/bin/python3 with the
-// same thread count) in the same run; plus the peak RSS of loading a saved checkpoint of it.
+// intermediate 2048, vocab 32000, tied embeddings), CPU fp32, batch 4 × 256 tokens, against
+// transformers' LlamaForCausalLM with SDPA of the same shape (bench/python/transformers_forward.py,
+// run by the project environment's Python, DPOK_PYTHON, with the same thread count) in the same
+// run; plus the peak RSS of loading a saved checkpoint of it.
 //
 //   build/bench_forward [--benchmark_filter=...]     (threads: DPOK_THREADS, else all cores)
 //
@@ -127,12 +128,10 @@ void BM_DpokForwardHidden(benchmark::State& state) {
 // reports its best.
 void BM_PythonForwardLogits(benchmark::State& state, const std::string& env_prefix,
                             Throughput* result) {
-  // CMake compiles with absolute source paths, so the script sits next to this file.
-  const auto script =
-      (std::filesystem::path(__FILE__).parent_path() / "python/forward_llama.py").string();
-  const std::string command = env_prefix + " /usr/bin/python3 " + script + " --threads " +
-                              std::to_string(at::get_num_threads()) + " --iters " +
-                              std::to_string(kTimedIterations) + " 2>&1";
+  const std::string command =
+      env_prefix + " " DPOK_PYTHON " " DPOK_BENCH_SCRIPTS "/transformers_forward.py --threads " +
+      std::to_string(at::get_num_threads()) + " --iters " + std::to_string(kTimedIterations) +
+      " 2>&1";
   for (auto _ : state) {
     const auto output = dpok::bench::run_command(command);
     auto parsed = nlohmann::json::parse(output, nullptr, false);

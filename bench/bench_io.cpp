@@ -5,7 +5,7 @@
 // The read benchmarks run with the file in the page cache (warm); cold-cache numbers depend on
 // the disk and are not measured here.
 //
-//   DPOK_ASSETS=../shared/assets build/bench_io
+//   build/bench_io
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "dpok/io/gguf.h"
 #include "dpok/io/safetensors.h"
 
@@ -26,17 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using dpok::io::DType;
 
-fs::path assets_dir() {
-  const char* env = std::getenv("DPOK_ASSETS");
-  return env != nullptr ? fs::path(env) : fs::path("../shared/assets");
-}
-
-fs::path asset(const std::string& relative) {
-  auto path = assets_dir() / relative;
-  if (!fs::exists(path))
-    throw std::runtime_error("missing " + path.string() + " (set DPOK_ASSETS)");
-  return path;
-}
+using dpok::bench::asset;
 
 // ---------------------------------------------------------------------------------------------
 // Open + validate the fixtures (every tensor's header entry is checked; no data is touched).

@@ -19,7 +19,6 @@
 
 #include "bench_util.h"
 #include "dpok/core/torch/runtime.h"
-#include "dpok/core/torch/torch_compat.h"
 #include "dpok/objective/losses.h"
 #include "dpok/objective/objective.h"
 
@@ -108,7 +107,8 @@ at::Tensor stand_in_logps(const StandIn& m, const at::Tensor& ids) {
     auto split = [&](const at::Tensor& y) { return y.view({r, t, kHeads, hd}).transpose(1, 2); };
     const auto q = split(at::matmul(h, w[1])), k = split(at::matmul(h, w[2])),
                v = split(at::matmul(h, w[3]));
-    const auto attn = dpok::compat::scaled_dot_product_attention(q, k, v, std::nullopt, true);
+    const auto attn =
+        at::scaled_dot_product_attention(q, k, v, std::nullopt, 0.0, /*is_causal=*/true);
     x = x + at::matmul(attn.transpose(1, 2).reshape({r, t, kModel}), w[4]);
     const auto h2 = rms_norm(x, w[5]);
     x = x + at::matmul(at::silu(at::matmul(h2, w[6])) * at::matmul(h2, w[7]), w[8]);

@@ -3,7 +3,7 @@
 // the same run: the Llama-2 SentencePiece .model (SentencePiece BPE, a different algorithm on
 // the same interface) encoding the same texts on one thread.
 //
-//   DPOK_ASSETS=../shared/assets build/bench_tokenizer
+//   build/bench_tokenizer
 #include <benchmark/benchmark.h>
 #include <zlib.h>
 
@@ -18,16 +18,14 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "dpok/text/tokenizer.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path assets_dir() {
-  const char* env = std::getenv("DPOK_ASSETS");
-  return env != nullptr ? fs::path(env) : fs::path("../shared/assets");
-}
+using dpok::bench::asset;
 
 std::string gunzip(const fs::path& path) {
   gzFile file = gzopen(path.c_str(), "rb");
@@ -47,7 +45,7 @@ const std::vector<std::string>& texts() {
     for (const char* name :
          {"harmless-base-test.jsonl.gz", "helpful-base-test.jsonl.gz",
           "helpful-online-test.jsonl.gz", "helpful-rejection-sampled-test.jsonl.gz"}) {
-      std::istringstream lines(gunzip(assets_dir() / "hh-rlhf" / name));
+      std::istringstream lines(gunzip(asset("hh-rlhf/" + std::string(name))));
       for (std::string line; std::getline(lines, line);) {
         if (line.empty()) continue;
         const auto record = nlohmann::json::parse(line);
@@ -69,7 +67,7 @@ int64_t total_bytes() {
 const dpok::text::Tokenizer& tokenizer(const std::string& relative) {
   static std::map<std::string, std::unique_ptr<dpok::text::Tokenizer>> cache;
   auto& slot = cache[relative];
-  if (!slot) slot = dpok::text::Tokenizer::load(assets_dir() / relative);
+  if (!slot) slot = dpok::text::Tokenizer::load(asset(relative));
   return *slot;
 }
 

@@ -1,17 +1,21 @@
-// A full DPO step on a ~110M-parameter Llama shape (vocab 32000, hidden 768, 12 layers, 12 heads,
-// SwiGLU 2048, tied embeddings), 2 pairs × 128 tokens, 2 threads: dpok's step (chunked log-probs
-// from hidden states, objective, backward, clip, AdamW) with an online reference, with cached
-// reference log-probs, with the HMK semantic term, and with the token penalty (peak memory); and
-// in the same run the same step written
-// TRL-style in PyTorch Python (bench/python/dpo_step.py, Debian's /usr/bin/python3); then the
+// A full DPO step, by default on a ~110M-parameter Llama shape (vocab 32000, hidden 768, 12 layers,
+// 12 heads, SwiGLU 2048, tied embeddings), 2 pairs × 256 tokens, 2 threads: dpok's step (chunked
+// log-probs from hidden states, objective, backward, clip, AdamW) with an online reference, with
+// cached reference log-probs, with the HMK semantic term, and with the token penalty (peak memory);
+// and in the same run the real TRL DPOTrainer step on transformers' LlamaForCausalLM with SDPA
+// (bench/python/trl_dpo_step.py, run by the project environment's Python, DPOK_PYTHON); then the
 // cached/online and HMK/online ratios again from steps taken in turns (BM_DpokPairedRatios).
 //
-//   build/bench/bench_train   (run from the repository root; DPOK_BENCH_STEPS=N timed steps per
-//   variant,
-//                        default 3; DPOK_BENCH_SMALL=1 for a quick smoke run)
+//   build/bench/bench_train
+// Environment: DPOK_BENCH_STEPS timed steps per variant (default 3); DPOK_BENCH_SHAPE 110m |
+// llama-3.2-1b | small (a quick smoke run); DPOK_BENCH_PAIRS (2), DPOK_BENCH_TOKENS (256);
+// DPOK_BENCH_DEVICE cpu | cuda; DPOK_BENCH_DTYPE fp32 | bf16 (bf16 compute, fp32 master weights,
+// as `dtype: bf16` trains). On CUDA each step also reports its model FLOPs utilisation (MFU).
 //
 // Results and the command are recorded in docs/benchmarks.md, section "train".
+#include <ATen/cuda/CUDAContext.h>
 #include <benchmark/benchmark.h>
+#include <torch/cuda.h>
 
 #include <algorithm>
 #include <chrono>
@@ -28,14 +32,32 @@
 #include "dpok/objective/objective.h"
 #include "dpok/objective/semantic.h"
 #include "dpok/train/metrics_log.h"
+#include "dpok/train/mixed_precision.h"
 #include "dpok/train/optim.h"
 
 namespace {
 
 using namespace dpok;
 
-bool small() {
-  return std::getenv("DPOK_BENCH_SMALL") != nullptr;
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+// What runs, from the environment (the defaults are docs/benchmarks.md's CPU figures).
+struct Setup {
+  std::string shape = env_or("DPOK_BENCH_SHAPE", "110m");
+  int64_t pairs = std::atoll(env_or("DPOK_BENCH_PAIRS", "2").c_str());
+  int64_t tokens = std::atoll(env_or("DPOK_BENCH_TOKENS", "256").c_str());
+  c10::Device device = parse_device(env_or("DPOK_BENCH_DEVICE", "cpu"));
+  c10::ScalarType dtype = parse_dtype(env_or("DPOK_BENCH_DTYPE", "fp32"));
+  int threads = 2;
+  bool mixed() const { return dtype != c10::kFloat; }
+};
+
+const Setup& setup() {
+  static const Setup s;
+  return s;
 }
 
 // Timed steps per variant (after one warmup step): DPOK_BENCH_STEPS, default 3.
@@ -45,26 +67,58 @@ int64_t timed_steps() {
 }
 
 model::ModelConfig llama_config() {
+  struct Shape {
+    int64_t vocab, hidden, intermediate, layers, heads, kv_heads;
+  };
+  const auto& name = setup().shape;
+  const Shape shape = name == "small"          ? Shape{512, 64, 128, 2, 4, 4}
+                      : name == "llama-3.2-1b" ? Shape{128256, 2048, 8192, 16, 32, 8}
+                      : name == "110m"         ? Shape{32000, 768, 2048, 12, 12, 12}
+                                       : throw std::invalid_argument("DPOK_BENCH_SHAPE " + name);
   model::ModelConfig c;
   c.architecture = "LlamaForCausalLM";
   c.model_type = "llama";
-  c.vocab_size = small() ? 512 : 32000;
-  c.hidden_size = small() ? 64 : 768;
-  c.intermediate_size = small() ? 128 : 2048;
-  c.num_hidden_layers = small() ? 2 : 12;
-  c.num_attention_heads = small() ? 4 : 12;
-  c.num_key_value_heads = c.num_attention_heads;
+  c.vocab_size = shape.vocab;
+  c.hidden_size = shape.hidden;
+  c.intermediate_size = shape.intermediate;
+  c.num_hidden_layers = shape.layers;
+  c.num_attention_heads = shape.heads;
+  c.num_key_value_heads = shape.kv_heads;
   c.head_dim = c.hidden_size / c.num_attention_heads;
-  c.max_position_embeddings = 2048;
+  c.max_position_embeddings = std::max<int64_t>(2048, setup().tokens);
   c.rms_norm_eps = 1e-5;
   c.tie_word_embeddings = true;
   return c;
 }
 
-constexpr int64_t kPairs = 2, kTokens = 128, kThreads = 2;
+// Model FLOPs of one step (PaLM's accounting: 2 FLOPs per weight per token in the matrix products,
+// attention scores and values over the whole sequence; the backward costs twice the forward): the
+// policy's forward and backward and, with an online reference, its forward. Embedding lookups and
+// norms are left out.
+double model_flops_per_step(const model::ModelConfig& c, int64_t pairs, int64_t tokens,
+                            bool online_reference) {
+  const double h = static_cast<double>(c.hidden_size), kv = c.num_key_value_heads * c.head_dim;
+  const double per_layer = h * h * 2 + h * kv * 2 + 3 * h * c.intermediate_size;
+  const double weights = c.num_hidden_layers * per_layer + h * c.vocab_size;
+  const double forward_per_token = 2 * weights + 4.0 * c.num_hidden_layers * tokens * h;
+  return (online_reference ? 4 : 3) * forward_per_token * 2.0 * pairs * tokens;
+}
+
+// Dense bf16 peak of the GPU, from its name; 0 when not known (no MFU then).
+double bf16_peak_flops(c10::Device device) {
+  if (!device.is_cuda()) return 0;
+  const std::string name =
+      at::cuda::getDeviceProperties(device.index() < 0 ? 0 : device.index())->name;
+  if (name.find("H100") != std::string::npos || name.find("H200") != std::string::npos)
+    return 989e12;
+  if (name.find("A100") != std::string::npos) return 312e12;
+  return 0;
+}
 
 struct Step {
-  model::CausalLM policy{nullptr}, reference{nullptr};
+  // `policy` holds the fp32 master weights; `compute` runs forward and backward: the policy itself,
+  // or its bf16 copy under mixed precision (train/mixed_precision.h), as the trainer does.
+  model::CausalLM policy{nullptr}, compute{nullptr}, reference{nullptr};
   objective::Objective objective{nullptr};
   std::unique_ptr<train::Optimizer> optimizer;
   torch::Tensor ids, mask, completion, prompt;
@@ -79,9 +133,13 @@ struct Step {
       : full_logits(full_logits_baseline) {
     torch::manual_seed(0);
     const auto config = llama_config();
-    policy = model::CausalLM(config);
+    const auto& run = setup();
+    const auto options = torch::TensorOptions().device(run.device);
+    policy = model::CausalLM(config, options);
+    compute = run.mixed() ? model::CausalLM(config, options.dtype(run.dtype)) : policy;
+    if (run.mixed()) train::copy_master_to_compute(policy->parameters(), compute->parameters());
     if (!cached) {
-      reference = model::CausalLM(config);
+      reference = model::CausalLM(config, options.dtype(run.dtype));
       torch::NoGradGuard no_grad;
       auto src = policy->parameters();
       auto dst = reference->parameters();
@@ -95,42 +153,44 @@ struct Step {
       oc.kernel_options.learn = true;
     }
     objective = objective::Objective(oc, config.hidden_size);
+    objective->to(run.device);
     std::vector<std::pair<std::string, torch::Tensor>> named;
     for (const auto& p : policy->named_parameters()) named.emplace_back(p.key(), p.value());
     optimizer = std::make_unique<train::Optimizer>(named, objective->kernel_parameters(),
                                                    train::AdamWSettings{1e-6});
-    ids = torch::randint(0, config.vocab_size, {2 * kPairs, kTokens}, torch::kLong);
-    mask = torch::ones({2 * kPairs, kTokens}, torch::kLong);
-    completion = torch::zeros({2 * kPairs, kTokens}, torch::kBool);
-    completion.narrow(1, kTokens / 2, kTokens / 2).fill_(true);
+    const int64_t rows = 2 * run.pairs, t = run.tokens;
+    ids = torch::randint(0, config.vocab_size, {rows, t}, options.dtype(torch::kLong));
+    mask = torch::ones({rows, t}, options.dtype(torch::kLong));
+    completion = torch::zeros({rows, t}, options.dtype(torch::kBool));
+    completion.narrow(1, t / 2, t / 2).fill_(true);
     prompt = completion.logical_not();
-    cached_chosen = torch::zeros({kPairs});
-    cached_rejected = torch::zeros({kPairs});
+    cached_chosen = torch::zeros({run.pairs}, options);
+    cached_rejected = torch::zeros({run.pairs}, options);
   }
 
   // The trainer's order: gradients are released before the forward, not after it.
   void run(bool cached) {
     optimizer->zero_grad();
-    auto pol = model::score_sequences(policy, ids, mask, completion, 0);
+    auto pol = model::score_sequences(compute, ids, mask, completion, 0);
     objective::PairInputs in;
-    in.policy_chosen_logps = pol.logps.narrow(0, 0, kPairs);
-    in.policy_rejected_logps = pol.logps.narrow(0, kPairs, kPairs);
+    in.policy_chosen_logps = pol.logps.narrow(0, 0, setup().pairs);
+    in.policy_rejected_logps = pol.logps.narrow(0, setup().pairs, setup().pairs);
     if (cached) {
       in.ref_chosen_logps = cached_chosen;
       in.ref_rejected_logps = cached_rejected;
     } else {
       torch::NoGradGuard no_grad;
       auto ref = model::score_sequences(reference, ids, mask, completion, 0);
-      in.ref_chosen_logps = ref.logps.narrow(0, 0, kPairs);
-      in.ref_rejected_logps = ref.logps.narrow(0, kPairs, kPairs);
+      in.ref_chosen_logps = ref.logps.narrow(0, 0, setup().pairs);
+      in.ref_rejected_logps = ref.logps.narrow(0, setup().pairs, setup().pairs);
       ref_hidden = ref.hidden;
     }
     if (objective->needs_token_penalty()) {
       in.token_penalty = full_logits
                              ? full_logits_penalty(pol)
-                             : objective->penalty({pol.hidden, policy->lm_head_weight()},
+                             : objective->penalty({pol.hidden, compute->lm_head_weight()},
                                                   {ref_hidden, reference->lm_head_weight()},
-                                                  pol.targets >= 0, policy->model->embed_tokens);
+                                                  pol.targets >= 0, compute->model->embed_tokens);
     }
     if (objective->needs_embeddings()) {
       auto e = objective::pool_pair_embeddings(pol.hidden, prompt, completion);
@@ -139,28 +199,32 @@ struct Step {
       in.rejected_embedding = e.rejected;
     }
     objective->forward(in).loss.backward();
+    if (setup().mixed()) train::move_grads_to_master(compute->parameters(), policy->parameters());
     train::clip_grad_norm(optimizer->parameters(), 1.0);
     optimizer->step();
+    if (setup().mixed()) train::copy_master_to_compute(policy->parameters(), compute->parameters());
+    if (setup().device.is_cuda()) torch::cuda::synchronize();  // the step's time is its kernels'
   }
 
   // The penalty before it took hidden states: full fp32 logits [2B, T, V] of policy and
   // reference, then log_softmax over the chosen completion positions in chunks of 256 flattened
   // positions (autograd keeps every chunk's tensors for the backward).
   torch::Tensor full_logits_penalty(const model::SequenceScores& pol) {
-    const auto policy_logits = policy->logits(pol.hidden);
+    const auto policy_logits = compute->logits(pol.hidden);
     const auto ref_logits = reference->logits(ref_hidden);
     const int64_t vocab = policy_logits.size(2), chunk = 256;
-    const auto mask = (pol.targets >= 0).narrow(0, 0, kPairs).reshape({-1});
-    const auto p = policy_logits.narrow(0, 0, kPairs).reshape({-1, vocab}).split(chunk);
-    const auto q = ref_logits.narrow(0, 0, kPairs).reshape({-1, vocab}).split(chunk);
-    objective::TokenPenaltyAccumulator sums(kPairs, torch::TensorOptions().dtype(torch::kFloat));
+    const auto mask = (pol.targets >= 0).narrow(0, 0, setup().pairs).reshape({-1});
+    const auto p = policy_logits.narrow(0, 0, setup().pairs).reshape({-1, vocab}).split(chunk);
+    const auto q = ref_logits.narrow(0, 0, setup().pairs).reshape({-1, vocab}).split(chunk);
+    objective::TokenPenaltyAccumulator sums(setup().pairs,
+                                            torch::TensorOptions().dtype(torch::kFloat));
     for (size_t c = 0; c < p.size(); ++c) {
       const int64_t start = static_cast<int64_t>(c) * chunk;
       const auto local = mask.narrow(0, start, p[c].size(0)).nonzero().reshape({-1});
       if (local.size(0) == 0) continue;
       sums.add(objective::token_divergence(torch::log_softmax(p[c].index_select(0, local), -1),
                                            torch::log_softmax(q[c].index_select(0, local), -1), {}),
-               torch::div(local + start, kTokens, "floor"));
+               torch::div(local + start, setup().tokens, "floor"));
     }
     return sums.per_sequence().mean();
   }
@@ -168,17 +232,26 @@ struct Step {
 
 void run_dpok(benchmark::State& state, bool cached, bool hmk, bool penalty = false,
               bool full_logits = false) {
-  torch::set_num_threads(kThreads);
+  torch::set_num_threads(setup().threads);
   Step step(hmk, cached, penalty, full_logits);
   step.run(cached);  // warmup
   const double cpu_start = bench::process_cpu_seconds();
   for (auto _ : state) step.run(cached);
   state.counters["process_cpu_s_per_step"] =
       (bench::process_cpu_seconds() - cpu_start) / static_cast<double>(state.iterations());
-  const double tokens = 2.0 * kPairs * kTokens;
+  const double tokens = 2.0 * setup().pairs * setup().tokens;
   state.counters["tokens_per_s"] =
       benchmark::Counter(tokens * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["peak_rss_MiB"] = train::peak_memory_bytes() / 1048576.0;
+  if (const double peak = bf16_peak_flops(setup().device); peak > 0) {
+    const double flops =
+        model_flops_per_step(llama_config(), setup().pairs, setup().tokens, !cached);
+    state.counters["mfu"] =
+        benchmark::Counter(flops * state.iterations() / peak, benchmark::Counter::kIsRate);
+  }
+  if (setup().device.is_cuda()) {
+    state.counters["peak_device_MiB"] = peak_device_memory_bytes(setup().device) / 1048576.0;
+  }
 }
 
 void BM_DpokStepOnline(benchmark::State& state) {
@@ -203,7 +276,7 @@ void BM_DpokStepPenaltyFullLogits(benchmark::State& state) {
 // before it, under the same machine load; reports the median of the per-round ratios.
 // Registered last: it holds three models at once.
 void BM_DpokPairedRatios(benchmark::State& state) {
-  torch::set_num_threads(kThreads);
+  torch::set_num_threads(setup().threads);
   Step online(false, false), cached(false, true), hmk(true, false);
   const auto seconds = [](Step& step, bool use_cache) {
     const auto start = std::chrono::steady_clock::now();
@@ -232,17 +305,20 @@ void BM_DpokPairedRatios(benchmark::State& state) {
 void run_python(benchmark::State& state, bool cached, const char* env_prefix) {
   const auto config = llama_config();
   std::string cmd = fmt::format(
-      "{} /usr/bin/python3 bench/python/dpo_step.py --vocab {} --hidden {} --intermediate {} "
-      "--layers {} --heads {} --kv-heads {} --pairs {} --tokens {} --threads {} --steps {}{}",
-      env_prefix, config.vocab_size, config.hidden_size, config.intermediate_size,
-      config.num_hidden_layers, config.num_attention_heads, config.num_key_value_heads, kPairs,
-      kTokens, kThreads, timed_steps(), cached ? " --cached-reference" : "");
+      "{} {} {}/trl_dpo_step.py --vocab {} --hidden {} --intermediate {} "
+      "--layers {} --heads {} --kv-heads {} --pairs {} --tokens {} --threads {} --steps {} "
+      "--device {} --dtype {}{}",
+      env_prefix, DPOK_PYTHON, DPOK_BENCH_SCRIPTS, config.vocab_size, config.hidden_size,
+      config.intermediate_size, config.num_hidden_layers, config.num_attention_heads,
+      config.num_key_value_heads, setup().pairs, setup().tokens, setup().threads, timed_steps(),
+      setup().device.is_cuda() ? "cuda" : "cpu", dtype_name(setup().dtype),
+      cached ? " --cached-reference" : "");
   const std::string output = bench::run_command(cmd);
   nlohmann::json result;
   try {
     result = nlohmann::json::parse(output);
   } catch (const nlohmann::json::exception&) {
-    state.SkipWithError(("python baseline failed (run from the repository root): " + cmd).c_str());
+    state.SkipWithError(("python baseline failed: " + cmd).c_str());
     return;
   }
   double total = 0;
@@ -254,6 +330,14 @@ void run_python(benchmark::State& state, bool cached, const char* env_prefix) {
   for (double s : result["cpu_seconds_per_step"]) cpu += s;
   state.counters["process_cpu_s_per_step"] = cpu / result["cpu_seconds_per_step"].size();
   state.counters["peak_rss_MiB"] = result["peak_rss_bytes"].get<double>() / 1048576.0;
+  if (const double peak = bf16_peak_flops(setup().device); peak > 0) {
+    state.counters["mfu"] =
+        model_flops_per_step(config, setup().pairs, setup().tokens, !cached) / mean / peak;
+  }
+  if (result.contains("peak_device_memory_bytes")) {
+    state.counters["peak_device_MiB"] =
+        result["peak_device_memory_bytes"].get<double>() / 1048576.0;
+  }
 }
 
 constexpr const char* kDefaultEnv = "env -u OMP_WAIT_POLICY";

@@ -1,8 +1,9 @@
 # dpok_subsystem(<name> [TORCH] [DIR <dir under src/dpok>] DEPS <targets...>)
 #
 # Declares the static library dpok_<name> from src/dpok/<dir>/*.cpp and, when tests exist,
-# the GoogleTest binary dpok_<name>_tests from tests/<dir>/*_test.cpp. TORCH subsystems link
-# LibTorch and share one precompiled header (src/dpok/core/torch/pch.h), compiled once.
+# the GoogleTest binary dpok_<name>_tests from tests/<dir>/*_test.cpp, run by CTest in shards.
+# TORCH subsystems link LibTorch and share one precompiled header (src/dpok/core/torch/pch.h),
+# compiled once.
 function(dpok_subsystem name)
   cmake_parse_arguments(ARG "TORCH" "DIR" "DEPS" ${ARGN})
   if(NOT ARG_DIR)
@@ -42,6 +43,17 @@ function(dpok_subsystem name)
     if(ARG_TORCH)
       target_precompile_headers(dpok_${name}_tests REUSE_FROM dpok_pch)
     endif()
-    gtest_discover_tests(dpok_${name}_tests DISCOVERY_TIMEOUT 120 PROPERTIES LABELS ${name})
+    # CTest runs each binary in shards (gtest's GTEST_TOTAL_SHARDS / GTEST_SHARD_INDEX), one per
+    # test source file, rather than one process per test: a process linking LibTorch 2.x spends
+    # about a second registering operators before main(), which per test would double the suite's
+    # time (docs/benchmarks.md, "platform"). One test: dpok_<name>_tests --gtest_filter=Suite.Name.
+    list(LENGTH tests shards)
+    math(EXPR last "${shards} - 1")
+    foreach(index RANGE ${last})
+      add_test(NAME ${name}.${index} COMMAND dpok_${name}_tests --gtest_brief=1)
+      set_tests_properties(${name}.${index} PROPERTIES
+        LABELS ${name}
+        ENVIRONMENT "GTEST_TOTAL_SHARDS=${shards};GTEST_SHARD_INDEX=${index}")
+    endforeach()
   endif()
 endfunction()

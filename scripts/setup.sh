@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Sets up dpok on a fresh Debian 12 machine (run as root; idempotent): installs the Debian
-# packages the build, tests and benchmarks need, then configures and builds in Release.
-#   scripts/setup.sh            install + build into build/
-#   DPOK_SKIP_APT=1 scripts/setup.sh   build only
+# Sets up dpok on a fresh Debian 12 machine (run as root or with sudo; idempotent):
+#   1. the Debian packages the build needs (compiler, CMake, the -dev libraries, python3-venv);
+#   2. the project environment .venv: the pinned PyTorch wheel, whose LibTorch dpok links, and the
+#      Python packages the tests and benchmarks compare against (scripts/requirements.txt);
+#   3. a Release build into build/ against that LibTorch (CUDA enabled; runs on the CPU without a GPU).
+#   scripts/setup.sh                  everything
+#   DPOK_SKIP_APT=1 scripts/setup.sh  steps 2 and 3
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake ninja-build ccache pkg-config git
-  libtorch-dev libgloo-dev libopenblas0-pthread
+  build-essential cmake ninja-build ccache pkg-config git python3-venv
   nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libyaml-cpp-dev
   libpcre2-dev libicu-dev libzstd-dev zlib1g-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  python3-torch python3-numpy python3-jinja2 python3-sklearn python3-sentencepiece
   chromium
 )
 
@@ -27,6 +28,19 @@ if [[ "${DPOK_SKIP_APT:-0}" != "1" ]]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
+fi
+
+# The project environment, rebuilt only when scripts/requirements.txt changes. Debian's own
+# interpreter, so the environment does not depend on whatever python3 comes first on PATH.
+VENV=.venv
+STAMP="$VENV/.requirements.sha256"
+WANT=$(sha256sum scripts/requirements.txt | cut -d' ' -f1)
+if [[ ! -x "$VENV/bin/python3" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
+  echo "setup: creating $VENV from scripts/requirements.txt (about 6 GB, most of it the CUDA libraries)"
+  /usr/bin/python3 -m venv "$VENV"
+  "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
+  echo "$WANT" > "$STAMP"
 fi
 
 # ccache: share hits across checkouts and through the precompiled header.

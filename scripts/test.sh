@@ -10,5 +10,4 @@ if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${DPOK_CMAKE_ARGS:-}
 fi
 cmake --build "$BUILD_DIR" -j "$(nproc)"
-export DPOK_ASSETS="${DPOK_ASSETS:-$(cd .. && pwd)/shared/assets}"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" --timeout 1500 "$@"

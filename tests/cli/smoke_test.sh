@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# End-to-end checks of the `dpok` command line on the shared assets (run by CTest as cli.smoke).
+# End-to-end checks of the `dpok` command line on the bundled assets (run by CTest as cli.smoke).
 #   tests/cli/smoke_test.sh path/to/dpok
 # Each check runs a real subcommand and compares its output with an oracle from the assets.
 set -euo pipefail
 DPOK="$1"
-ASSETS="${DPOK_ASSETS:-$(dirname "$0")/../../../shared/assets}"
+ASSETS="$(cd "$(dirname "$0")/../../assets" && pwd)"
 STORIES="$ASSETS/models/stories260k"
 if [[ ! -d "$STORIES" ]]; then
   if [[ "${CI:-}" == "true" ]]; then echo "missing assets under $ASSETS" >&2; exit 1; fi
-  echo "SKIP: assets not found under $ASSETS (set DPOK_ASSETS)"; exit 0
+  echo "SKIP: assets not found under $ASSETS"; exit 0
 fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

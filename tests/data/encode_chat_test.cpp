@@ -1,5 +1,5 @@
 // Conversational records through real chat templates (qwen3, llama3): rendered text equals
-// Debian python3-jinja2's rendering (fixtures/chat_expected.json, made by
+// jinja2's rendering (fixtures/chat_expected.json, made by
 // render_chat_reference.py with TRL's prompt extraction and the records' chat_template_kwargs),
 // and the prompt's ids are a prefix of the full ids. Fixtures: chat_records.jsonl (the four
 // formats' conversational shapes) and ultrafeedback_records.jsonl (HuggingFaceH4/
@@ -16,6 +16,7 @@
 #include "dpok/data/encode.h"
 #include "dpok/data/formats.h"
 #include "dpok/text/tokenizer.h"
+#include "support/python_oracle.h"
 #include "support/testing.h"
 
 namespace dpok::data {
@@ -146,17 +147,13 @@ TEST(EncodeChat, LoadsUltrafeedbackThroughTheDatasetCountingIgnoredColumns) {
 }
 
 TEST(EncodeChat, ReferenceRegeneratesIdentically) {
-  if (!std::filesystem::exists("/usr/bin/python3") ||
-      std::system("/usr/bin/python3 -c 'import jinja2' 2>/dev/null") != 0) {
-    if (dpok::testing::running_in_ci()) FAIL() << "/usr/bin/python3 with jinja2 is required in CI";
-    GTEST_SKIP() << "/usr/bin/python3 with jinja2 not available";
-  }
+  DPOK_REQUIRE_PYTHON("jinja2");
   DPOK_REQUIRE_ASSET(assets_tok, "tokenizers/qwen3");
   dpok::testing::TempDir tmp;
   const auto out = tmp / "expected.json";
   const std::string command =
-      "DPOK_ASSETS='" + dpok::testing::assets_dir().string() + "' /usr/bin/python3 '" +
-      (kHere / "render_chat_reference.py").string() + "' --out '" + out.string() + "'";
+      "DPOK_ASSETS='" + dpok::testing::assets_dir().string() + "' " + dpok::testing::python() +
+      " '" + (kHere / "render_chat_reference.py").string() + "' --out '" + out.string() + "'";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   EXPECT_EQ(read_file(out), read_file(kHere / "fixtures" / "chat_expected.json"));
 }

@@ -1,17 +1,17 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Expected chat-template renderings for the data pipeline's conversational records.
 
 For every record of the fixtures tests/data/fixtures/{chat_records,ultrafeedback_records}.jsonl
-and each tokenizer (qwen3, llama3 under $DPOK_ASSETS/tokenizers, default ../shared/assets), splits
+and each tokenizer (qwen3, llama3 under the repository's assets/tokenizers), splits
 the record into prompt / chosen / rejected messages with TRL's maybe_extract_prompt (copied below
 from trl/data_utils.py, TRL 1.16, since trl is not installed here), prepends dpok's `system`
-column to the prompt, then renders with Debian's python3-jinja2 the way transformers'
+column to the prompt, then renders with jinja2 the way transformers'
 apply_chat_template does: the prompt with add_generation_prompt=True, prompt + each completion with
 add_generation_prompt=False, the record's chat_template_kwargs passed as template variables (as
 TRL's DPOTrainer does). date_string is fixed so llama3's system header does not depend on today.
 
-    /usr/bin/python3 tests/data/render_chat_reference.py           # rewrite fixtures/chat_expected.json
-    /usr/bin/python3 tests/data/render_chat_reference.py --out F   # write elsewhere (regeneration test)
+    .venv/bin/python3 tests/data/render_chat_reference.py           # rewrite fixtures/chat_expected.json
+    .venv/bin/python3 tests/data/render_chat_reference.py --out F   # write elsewhere (regeneration test)
 """
 import argparse
 import json
@@ -128,7 +128,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=os.path.join(HERE, "fixtures", "chat_expected.json"))
     args = parser.parse_args()
-    assets = os.environ.get("DPOK_ASSETS") or os.path.join(HERE, "..", "..", "..", "shared", "assets")
+    assets = os.environ.get("DPOK_ASSETS") or os.path.join(HERE, "..", "..", "assets")
     env = environment()
     out = {fixture: render_fixture(env, assets, fixture) for fixture in FIXTURES}
     with open(args.out, "w", encoding="utf-8") as f:

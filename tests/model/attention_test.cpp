@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include "dpok/core/error.h"
-#include "dpok/core/torch/torch_compat.h"
 #include "dpok/model/rope.h"
 #include "model/test_util.h"
 
@@ -17,14 +16,9 @@ at::Tensor keep_of(const AttentionBias& bias) {
 
 TEST(AttentionMask, UnpaddedIsPlainCausal) {
   auto bias = make_attention_bias(at::ones({2, 5}, at::kLong), 5, 0, at::TensorOptions());
-  // Fused SDPA (2.x) takes no mask tensor; the 1.13 path gets one shared causal mask.
-  EXPECT_EQ(bias.mask.has_value(), !compat::kHasSdpa);
-  if (bias.mask) {
-    EXPECT_FALSE(bias.is_causal);
-    EXPECT_TRUE(at::equal(keep_of(bias)[0][0], at::ones({5, 5}, at::kBool).tril()));
-  } else {
-    EXPECT_TRUE(bias.is_causal);
-  }
+  // No mask tensor: SDPA's fused causal kernels apply.
+  EXPECT_FALSE(bias.mask.has_value());
+  EXPECT_TRUE(bias.is_causal);
   auto step = make_attention_bias(at::Tensor(), 1, 7, at::TensorOptions());
   EXPECT_FALSE(step.mask.has_value());
   EXPECT_FALSE(step.is_causal);
@@ -77,6 +71,26 @@ TEST(Attention, CachedStepsEqualFullForward) {
   }
   EXPECT_LE(testing::max_abs_diff(at::cat(pieces, 1), full), 1e-5);
   EXPECT_THROW(cache.append(0, at::zeros({2, 2, 1, 8}), at::zeros({2, 2, 1, 8})), ConfigError);
+}
+
+// SDPA's fused causal kernel and its masked path both equal softmax(q kᵀ/√D + mask) v, also for a
+// batch with a padded sequence and scores of tens of MB.
+TEST(Attention, ScaledDotProductMatchesPlainFormula) {
+  at::manual_seed(0);
+  const int64_t b = 5, h = 4, t = 512, d = 16;
+  auto q = at::randn({b, h, t, d}), k = at::randn({b, h, t, d}), v = at::randn({b, h, t, d});
+  auto keep = at::ones({t, t}, at::kBool).tril().view({1, 1, t, t}).repeat({b, 1, 1, 1});
+  auto causal_mask = at::zeros({b, 1, t, t}).masked_fill(keep.logical_not(), -INFINITY);
+  auto plain = [&](const at::Tensor& mask) {
+    auto scores = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(d)) + mask;
+    return at::matmul(at::softmax(scores, -1), v);
+  };
+  auto fused = at::scaled_dot_product_attention(q, k, v, std::nullopt, 0.0, /*is_causal=*/true);
+  EXPECT_TRUE(at::allclose(fused, plain(causal_mask), 1e-5, 1e-5));
+  keep.narrow(0, 3, 1).narrow(3, t - 7, 7).fill_(false);  // sequence 3: 7 padded keys
+  auto mask = at::zeros({b, 1, t, t}).masked_fill(keep.logical_not(), -INFINITY);
+  auto masked = at::scaled_dot_product_attention(q, k, v, mask, 0.0, /*is_causal=*/false);
+  EXPECT_TRUE(at::allclose(masked, plain(mask), 1e-5, 1e-5));
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Independent reference for dpok's Llama-family decoder, written from transformers' modeling
 code (Llama, Mistral, Qwen2, Qwen3) in plain PyTorch: reads a Hugging Face directory
 (config.json + model.safetensors, F32) with only the safetensors format spec, runs a causal
 forward over the given token ids in fp64, and prints the logits as JSON.
 
-  echo '{"model_dir": "DIR", "ids": [[1, 5, 9], ...]}' | /usr/bin/python3 llama_family_reference.py
+  echo '{"model_dir": "DIR", "ids": [[1, 5, 9], ...]}' | .venv/bin/python3 llama_family_reference.py
 """
 import json
 import struct

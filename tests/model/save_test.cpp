@@ -10,6 +10,7 @@
 #include "dpok/core/file_util.h"
 #include "dpok/model/loader.h"
 #include "model/test_util.h"
+#include "support/python_oracle.h"
 #include "support/testing.h"
 
 namespace dpok::model {
@@ -76,14 +77,11 @@ TEST(Save, Bf16ModelSavesBf16) {
   expect_identical(original, reloaded);
 }
 
-// Debian's python3-torch (no safetensors package) reads the written file with only the format
-// spec: header length, JSON header, then the raw bytes of each tensor.
+// torch reads the written file with only the format spec (no safetensors package): header length,
+// JSON header, then the raw bytes of each tensor.
 TEST(Save, IndependentReaderSeesTheSameTensors) {
   DPOK_REQUIRE_ASSET(dir, "models/hf-tiny/qwen2-bias");
-  if (!std::filesystem::exists("/usr/bin/python3")) {
-    if (dpok::testing::running_in_ci()) FAIL() << "/usr/bin/python3 is required under CI";
-    GTEST_SKIP() << "/usr/bin/python3 not found";
-  }
+  DPOK_REQUIRE_PYTHON("torch");
   auto model = load_model(dir);
   dpok::testing::TempDir tmp;
   save_pretrained(model, tmp.path());
@@ -102,7 +100,7 @@ for name, info in header.items():
 print(json.dumps(out))
 )";
   write_file_atomic(tmp / "read.py", script);
-  const std::string command = "/usr/bin/python3 " + (tmp / "read.py").string() + " " +
+  const std::string command = dpok::testing::python() + " " + (tmp / "read.py").string() + " " +
                               (tmp / "model.safetensors").string() + " 2>&1";
   std::string output;
   {
@@ -114,7 +112,7 @@ print(json.dumps(out))
   auto parsed = nlohmann::json::parse(output, nullptr, false);
   if (parsed.is_discarded() && output.find("No module named 'torch'") != std::string::npos &&
       !dpok::testing::running_in_ci()) {
-    GTEST_SKIP() << "Debian's python3-torch is not installed";
+    GTEST_SKIP() << "torch is not installed in " << dpok::testing::python();
   }
   ASSERT_FALSE(parsed.is_discarded()) << output;
   auto params = model->named_parameters();

@@ -1,6 +1,7 @@
-// Test helper: runs a Python reference script under /usr/bin/python3 (Debian's numpy and
-// scikit-learn) on JSON input and returns its JSON output. Tests skip outside CI when the
-// interpreter or a module is missing, and fail under CI (scripts/setup.sh installs them).
+// Test helper: runs a Python reference script under the project environment's interpreter
+// (testing::python(): numpy, scikit-learn, jinja2, transformers, … pinned by scripts/setup.sh) on
+// JSON input and returns its JSON output. Tests skip outside CI when the interpreter or a module
+// is missing, and fail under CI (scripts/setup.sh installs them).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -16,14 +17,12 @@
 
 namespace dpok::testing {
 
-inline constexpr const char* kPython = "/usr/bin/python3";
-
-// True when /usr/bin/python3 can import every module in `modules` (space-separated).
+// True when python() can import every module in `modules` (space-separated).
 inline bool python_has(const std::string& modules) {
   std::string imports;
   std::istringstream in(modules);
   for (std::string m; in >> m;) imports += "import " + m + "; ";
-  const std::string command = std::string(kPython) + " -c \"" + imports + "\" > /dev/null 2>&1";
+  const std::string command = python() + " -c \"" + imports + "\" > /dev/null 2>&1";
   return std::system(command.c_str()) == 0;
 }
 
@@ -35,7 +34,7 @@ inline std::optional<nlohmann::json> run_python(const std::string& script,
     std::ofstream(dir / "script.py") << script;
     std::ofstream(dir / "input.json") << input.dump();
   }
-  const std::string command = std::string(kPython) + " " + (dir / "script.py").string() + " < " +
+  const std::string command = python() + " " + (dir / "script.py").string() + " < " +
                               (dir / "input.json").string() + " > " +
                               (dir / "output.json").string();
   if (std::system(command.c_str()) != 0) return std::nullopt;
@@ -45,10 +44,11 @@ inline std::optional<nlohmann::json> run_python(const std::string& script,
 
 }  // namespace dpok::testing
 
-// Skips (fails under CI) when /usr/bin/python3 lacks `modules`.
-#define DPOK_REQUIRE_PYTHON(modules)                                                        \
-  if (!::dpok::testing::python_has(modules)) {                                              \
-    if (::dpok::testing::running_in_ci()) FAIL() << "/usr/bin/python3 lacks " << (modules); \
-    GTEST_SKIP() << "/usr/bin/python3 lacks " << (modules)                                  \
-                 << " (apt-get install python3-sklearn)";                                   \
+// Skips (fails under CI) when python() lacks `modules`.
+#define DPOK_REQUIRE_PYTHON(modules)                                    \
+  if (!::dpok::testing::python_has(modules)) {                          \
+    if (::dpok::testing::running_in_ci())                               \
+      FAIL() << ::dpok::testing::python() << " lacks " << (modules);    \
+    GTEST_SKIP() << ::dpok::testing::python() << " lacks " << (modules) \
+                 << " (scripts/setup.sh makes the environment)";        \
   }

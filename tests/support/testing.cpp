@@ -7,13 +7,21 @@
 namespace dpok::testing {
 
 std::filesystem::path assets_dir() {
-  if (const char* env = std::getenv("DPOK_ASSETS"); env != nullptr && *env != '\0') return env;
-  return DPOK_DEFAULT_ASSETS;
+  return DPOK_BUNDLED_ASSETS;
 }
 
 std::filesystem::path find_asset(const std::string& relative) {
+  if (const char* env = std::getenv("DPOK_ASSETS"); env != nullptr && *env != '\0') {
+    if (auto path = std::filesystem::path(env) / relative; std::filesystem::exists(path))
+      return path;
+  }
   auto path = assets_dir() / relative;
   return std::filesystem::exists(path) ? path : std::filesystem::path{};
+}
+
+const std::string& python() {
+  static const std::string interpreter = DPOK_PYTHON;
+  return interpreter;
 }
 
 bool running_in_ci() {

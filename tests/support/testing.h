@@ -1,9 +1,10 @@
 // Test support: where the shared assets live, how a test reacts when they are absent, and the
 // one way tests check that code throws a given error with a given message.
 //
-// Assets are found through DPOK_ASSETS (default: ../shared/assets next to the checkout).
-// Outside CI a test whose asset is missing is skipped with a message naming it; under CI
-// (CI=true) a missing asset is a failure, so a broken checkout cannot pass silently.
+// Assets are the repository's bundled files (assets/README.md); a file is looked for first under
+// DPOK_ASSETS, where users put larger files of their own. Outside CI a test whose asset is missing
+// is skipped with a message naming it; under CI (CI=true) a missing asset is a failure, so a broken
+// checkout cannot pass silently.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -18,11 +19,15 @@
 
 namespace dpok::testing {
 
-// The assets root (DPOK_ASSETS, else the compiled-in default).
+// The repository's assets/ folder.
 std::filesystem::path assets_dir();
 
-// assets_dir() / relative, or an empty path when it does not exist.
+// DPOK_ASSETS / relative when that exists, else assets_dir() / relative, else an empty path.
 std::filesystem::path find_asset(const std::string& relative);
+
+// The project environment's Python interpreter (.venv/bin/python3, made by scripts/setup.sh with
+// the pinned packages of scripts/requirements.txt), which runs the reference scripts.
+const std::string& python();
 
 // True under CI (environment variable CI=true).
 bool running_in_ci();
@@ -78,13 +83,13 @@ template <typename E = ::dpok::Error, typename Fn>
 }  // namespace dpok::testing
 
 // Resolves `relative` under the assets root into `var`, or skips (fails under CI) the test.
-#define DPOK_REQUIRE_ASSET(var, relative)                                                  \
-  const std::filesystem::path var = ::dpok::testing::find_asset(relative);                \
-  if (var.empty()) {                                                                       \
-    if (::dpok::testing::running_in_ci()) {                                                \
-      FAIL() << "missing asset " << (relative) << " under " << ::dpok::testing::assets_dir() \
-             << " (set DPOK_ASSETS)";                                                      \
-    }                                                                                      \
-    GTEST_SKIP() << "asset " << (relative) << " not found under "                         \
-                 << ::dpok::testing::assets_dir() << " (set DPOK_ASSETS)";                 \
+#define DPOK_REQUIRE_ASSET(var, relative)                                                          \
+  const std::filesystem::path var = ::dpok::testing::find_asset(relative);                         \
+  if (var.empty()) {                                                                               \
+    if (::dpok::testing::running_in_ci()) {                                                        \
+      FAIL() << "missing asset " << (relative) << " under " << ::dpok::testing::assets_dir()       \
+             << " (set DPOK_ASSETS)";                                                              \
+    }                                                                                              \
+    GTEST_SKIP() << "asset " << (relative) << " not found under " << ::dpok::testing::assets_dir() \
+                 << " (set DPOK_ASSETS)";                                                          \
   }

@@ -1,4 +1,4 @@
-// ChatTemplate against Debian's python3-jinja2: byte-for-byte renderings of the real qwen3/llama3
+// ChatTemplate against jinja2: byte-for-byte renderings of the real qwen3/llama3
 // templates and of tests/text/templates/*.jinja on every conversation, snippets covering single
 // constructs and jinja2's errors, error reporting, limits on hostile templates, and a check that
 // the committed expectations are what tests/text/render_reference.py produces today.
@@ -18,6 +18,7 @@
 #include "dpok/text/jinja_eval.h"
 #include "dpok/text/jinja_lexer.h"
 #include "dpok/text/jinja_parser.h"
+#include "support/python_oracle.h"
 #include "support/testing.h"
 
 namespace dpok::text {
@@ -285,18 +286,12 @@ TEST(ChatTemplate, RendersConcurrentlyFromOneInstance) {
 
 // The committed expected.json must equal what the reference script renders now.
 TEST(ChatTemplate, ReferenceRenderingsAreUpToDate) {
-  const bool have_python = std::filesystem::exists("/usr/bin/python3") &&
-                           std::system("/usr/bin/python3 -c 'import jinja2' > /dev/null 2>&1") == 0;
-  if (!have_python) {
-    if (testing::running_in_ci())
-      FAIL() << "/usr/bin/python3 with python3-jinja2 is required in CI";
-    GTEST_SKIP() << "/usr/bin/python3 with jinja2 not available";
-  }
+  DPOK_REQUIRE_PYTHON("jinja2");
   DPOK_REQUIRE_ASSET(tokenizers, "tokenizers");
   testing::TempDir dir;
   const std::filesystem::path out = dir / "expected.json";
   const std::string script = (kFixtures.parent_path() / "render_reference.py").string();
-  const std::string command = "/usr/bin/python3 '" + script + "' --assets '" +
+  const std::string command = testing::python() + " '" + script + "' --assets '" +
                               tokenizers.parent_path().string() + "' --out '" + out.string() +
                               "' 2> /dev/null";
   ASSERT_EQ(std::system(command.c_str()), 0) << command;

@@ -1,17 +1,17 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Reference renderings for dpok's chat-template interpreter (tests/text/chat_template_test.cpp).
 
-Renders every (template, conversation) pair and every snippet with Debian's python3-jinja2 in the
+Renders every (template, conversation) pair and every snippet with jinja2 in the
 environment transformers uses for chat templates (ImmutableSandboxedEnvironment with
 trim_blocks/lstrip_blocks, the loopcontrols extension, transformers' tojson override,
 raise_exception and strftime_now globals, and its `{% generation %}` tag as a pass-through), and
 writes the outputs as JSON so the C++ tests compare byte for byte without Python.
 
-    /usr/bin/python3 tests/text/render_reference.py            # rewrite tests/text/templates/expected.json
-    /usr/bin/python3 tests/text/render_reference.py --out F    # write elsewhere (the regeneration test)
+    .venv/bin/python3 tests/text/render_reference.py            # rewrite tests/text/templates/expected.json
+    .venv/bin/python3 tests/text/render_reference.py --out F    # write elsewhere (the regeneration test)
 
 Templates: tests/text/templates/*.jinja plus the chat templates of the qwen3 and llama3 tokenizers
-under $DPOK_ASSETS/tokenizers (default ../shared/assets next to the repository); their
+under the repository's assets/tokenizers; their
 tokenizer_config.json string-valued bos_token/eos_token are passed as transformers does.
 """
 import argparse
@@ -83,8 +83,7 @@ def asset_templates(assets):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default_assets = os.environ.get("DPOK_ASSETS",
-                                    os.path.join(HERE, "..", "..", "..", "shared", "assets"))
+    default_assets = os.path.join(HERE, "..", "..", "assets")
     parser.add_argument("--assets", default=default_assets)
     parser.add_argument("--out", default=os.path.join(FIXTURES, "expected.json"))
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 // SentencePieceModel: the ModelProto reader (hand-built protobufs, malformed and unsupported
 // files, seeded corruption fuzzing) and the encoder/decoder against Debian's
-// python3-sentencepiece on HH-RLHF texts and edge cases (tests/text/spm_reference.py), for the
+// the sentencepiece package on HH-RLHF texts and edge cases (tests/text/spm_reference.py), for the
 // Llama-2 and stories260K BPE models and the tiny models committed in tests/text/data/.
 #include "dpok/text/sentencepiece_model.h"
 
@@ -14,6 +14,7 @@
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
 #include "dpok/text/sentencepiece_tokenizer.h"
+#include "support/python_oracle.h"
 #include "support/testing.h"
 
 namespace dpok::text {
@@ -153,22 +154,14 @@ TEST(SentencePieceModel, UnsupportedFeaturesAreRefused) {
       [&] { parse(small_bpe() + bytes_field(5, bytes_field(2, "x"))); }, {"denormalizer"}));
 }
 
-// ---- Against python3-sentencepiece ----------------------------------------------------------
-
-bool python_sentencepiece_available() {
-  return std::filesystem::exists("/usr/bin/python3") &&
-         std::system("/usr/bin/python3 -c 'import sentencepiece' > /dev/null 2>&1") == 0;
-}
+// ---- Against the sentencepiece package ----------------------------------------------------------
 
 void expect_matches_python(const std::filesystem::path& model_file, int hh_texts) {
-  if (!python_sentencepiece_available()) {
-    if (::dpok::testing::running_in_ci()) FAIL() << "/usr/bin/python3 with sentencepiece required";
-    GTEST_SKIP() << "/usr/bin/python3 with sentencepiece not available";
-  }
+  DPOK_REQUIRE_PYTHON("sentencepiece");
   ::dpok::testing::TempDir tmp;
   const std::filesystem::path out = tmp / "reference.jsonl";
   const std::string command =
-      fmt::format("/usr/bin/python3 '{}' reference '{}' '{}' '{}' --hh {}",
+      fmt::format("{} '{}' reference '{}' '{}' '{}' --hh {}", ::dpok::testing::python(),
                   (kTestDir / "spm_reference.py").string(), model_file.string(),
                   ::dpok::testing::assets_dir().string(), out.string(), hh_texts);
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
@@ -216,7 +209,7 @@ TEST(SentencePieceModelReference, Stories260k) {
   expect_matches_python(model, 2000);
 }
 
-// DecodeIds' leading-space rule, checked against python3-sentencepiece 0.1.97 by hand: one
+// DecodeIds' leading-space rule, checked against sentencepiece 0.1.97 by hand: one
 // dummy "▁" is dropped (Llama-2 keeps extra spaces), all leading ones when extra whitespace is
 // removed (stories260K), after any control pieces.
 TEST(SentencePieceModelReference, LeadingSpaceOnDecode) {

@@ -1,6 +1,6 @@
-"""Reference encodings from Debian's python3-sentencepiece for dpok's native SentencePiece code.
+"""Reference encodings from the sentencepiece package for dpok's native SentencePiece code.
 
-Run with /usr/bin/python3 (it has python3-sentencepiece):
+Run with the project environment (.venv/bin/python3, which has sentencepiece):
 
   spm_reference.py reference MODEL ASSETS_DIR OUT.jsonl [--hh N]
       One JSON line per text: {"text", "ids" (EncodeAsIds), "decoded" (DecodeIds(ids))}.

@@ -1,4 +1,4 @@
-// Tokenizer::apply_chat_template against the reference: Debian's python3-jinja2 rendering the
+// Tokenizer::apply_chat_template against the reference: jinja2 rendering the
 // same template the way transformers does (ImmutableSandboxedEnvironment(trim_blocks=True,
 // lstrip_blocks=True), loopcontrols, tojson with ensure_ascii=False, raise_exception) with the
 // same variables (messages, tools=None, documents=None, add_generation_prompt, special tokens).
@@ -10,13 +10,12 @@
 
 #include "dpok/core/error.h"
 #include "dpok/text/tokenizer.h"
+#include "support/python_oracle.h"
 #include "support/testing.h"
 #include "text/text_fixtures.h"
 
 namespace dpok::text {
 namespace {
-
-constexpr const char* kPython = "/usr/bin/python3";
 
 // Renders tokenizer_config.json's template with jinja2; variables come from a JSON file.
 constexpr const char* kReference = R"PY(
@@ -35,14 +34,14 @@ env.globals["raise_exception"] = raise_exception
 sys.stdout.write(env.from_string(config["chat_template"]).render(**variables))
 )PY";
 
-// Output of the reference renderer, or nullopt when python3-jinja2 is unavailable.
+// Output of the reference renderer, or nullopt when jinja2 is unavailable.
 std::optional<std::string> python_render(const std::filesystem::path& config,
                                          const nlohmann::ordered_json& variables) {
-  if (!std::filesystem::exists(kPython)) return std::nullopt;
+  if (!::dpok::testing::python_has("jinja2")) return std::nullopt;
   ::dpok::testing::TempDir tmp;
   testing::write_text(tmp / "render.py", kReference);
   testing::write_text(tmp / "variables.json", variables.dump());
-  const std::string command = std::string(kPython) + " " + (tmp / "render.py").string() + " " +
+  const std::string command = ::dpok::testing::python() + " " + (tmp / "render.py").string() + " " +
                               config.string() + " " + (tmp / "variables.json").string() + " 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return std::nullopt;
@@ -99,8 +98,8 @@ void expect_matches_reference(const char* asset, bool with_tools) {
       const auto reference = python_render(dir / "tokenizer_config.json", variables);
       if (!reference) {
         if (::dpok::testing::running_in_ci())
-          FAIL() << kPython << " with jinja2 is required under CI";
-        GTEST_SKIP() << kPython << " with jinja2 not available";
+          FAIL() << ::dpok::testing::python() << " with jinja2 is required under CI";
+        GTEST_SKIP() << ::dpok::testing::python() << " with jinja2 not available";
       }
       EXPECT_EQ(ours, *reference) << asset << " generation_prompt=" << generation_prompt << "\n"
                                   << messages.dump();

@@ -21,7 +21,7 @@ std::string nearest_name(std::string_view name, const std::vector<std::string>& 
 std::string join(const std::vector<std::string>& items, std::string_view separator = ", ");
 
 // Expands ${VAR} and ${VAR:-default} from the environment (paths such as
-// ${DPOK_ASSETS:-../shared/assets}/models/...). An empty variable counts as unset. Throws
+// ${DPOK_ASSETS:-/data}/models/...). An empty variable counts as unset. Throws
 // ConfigError on an unset variable without a default, or an unterminated "${".
 std::string expand_env(const std::string& text);
 

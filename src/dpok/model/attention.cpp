@@ -3,7 +3,6 @@
 
 #include <limits>
 
-#include "dpok/core/torch/torch_compat.h"
 #include "dpok/model/rope.h"
 
 namespace dpok::model {
@@ -23,10 +22,8 @@ AttentionBias make_attention_bias(const at::Tensor& padding_mask, int64_t T, int
   const int64_t S = past + T;
   const bool padded = padding_mask.defined() && !padding_mask.to(at::kBool).all().item<bool>();
   if (!padded) {
-    // With fused SDPA (LibTorch 2.x) plain causal attention needs no mask tensor. The 1.13
-    // fallback would rebuild a boolean mask and masked_fill the scores in every layer; one
-    // additive mask per forward, shared by all layers, is cheaper there.
-    if (past == 0 && compat::kHasSdpa) return {std::nullopt, true};
+    // Plain causal attention needs no mask tensor, which lets SDPA pick its fused kernels.
+    if (past == 0) return {std::nullopt, true};
     if (T == 1 && past > 0) return {std::nullopt, false};  // one query sees every cached key
   }
   // Query i sits at position past + i and sees keys j <= past + i.
@@ -74,8 +71,8 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
   k = apply_rotary(k.transpose(1, 2), cos, sin);
   if (cache != nullptr) std::tie(k, v) = cache->append(layer, k, v);
   const int64_t groups = heads_ / kv_heads_;
-  auto out = compat::scaled_dot_product_attention(q, repeat_kv(k, groups), repeat_kv(v, groups),
-                                                  bias.mask, bias.is_causal);
+  auto out = at::scaled_dot_product_attention(q, repeat_kv(k, groups), repeat_kv(v, groups),
+                                              bias.mask, /*dropout_p=*/0.0, bias.is_causal);
   return o_proj(out.transpose(1, 2).reshape({b, t, heads_ * head_dim_}));
 }
 

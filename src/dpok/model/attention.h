@@ -2,8 +2,9 @@
 // (Qwen3), plus the mask that combines causality with right padding.
 //
 // Parameter names match Hugging Face: q_proj, k_proj, v_proj, o_proj (+ q_norm, k_norm). The
-// attention itself is dpok::compat::scaled_dot_product_attention (fused kernels on LibTorch 2.x,
-// the plain softmax(q kᵀ/√D + mask) v on 1.13). Does not implement sliding windows or dropout.
+// attention itself is at::scaled_dot_product_attention: flash / memory-efficient kernels on CUDA,
+// the fused flash kernel on the CPU, the math path for masks it cannot take. Does not implement
+// sliding windows or dropout.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -17,7 +18,7 @@
 
 namespace dpok::model {
 
-// How one forward attends: either plain causal (no tensor; lets 2.x use fused kernels) or an
+// How one forward attends: either plain causal (no tensor; lets SDPA use fused kernels) or an
 // additive mask [B or 1, 1, T, S] in the activations' dtype (0 keeps, -inf drops).
 struct AttentionBias {
   std::optional<at::Tensor> mask;

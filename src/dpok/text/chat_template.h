@@ -6,8 +6,8 @@
 // plus its own `tojson` filter (json.dumps with ensure_ascii=False), `raise_exception(msg)` and
 // `strftime_now(fmt)` globals. ChatTemplate reproduces that rendering byte for byte with a built-in
 // interpreter for the Jinja subset chat templates use (statements, expressions, filters, tests and
-// methods are listed in jinja_parser.h and jinja_builtins.h); tests compare it with Debian's
-// python3-jinja2.
+// methods are listed in jinja_parser.h and jinja_builtins.h); tests compare it with
+// jinja2.
 //
 // It does not: run Python, load other templates (include/import/extends), autoescape, or
 // approximate a construct it lacks: those are refused at construction with UnsupportedError.

@@ -77,8 +77,7 @@ void check_adamw_state(torch::optim::Optimizer& optimizer, const fs::path& file)
   for (size_t g = 0; g < groups.size(); ++g) {
     const auto& params = groups[g].params();
     for (size_t i = 0; i < params.size(); ++i) {
-      const auto found =
-          optimizer.state().find(c10::guts::to_string(params[i].unsafeGetTensorImpl()));
+      const auto found = optimizer.state().find(params[i].unsafeGetTensorImpl());
       if (found == optimizer.state().end()) continue;  // never stepped
       const auto* adamw = dynamic_cast<const torch::optim::AdamWParamState*>(found->second.get());
       DPOK_CHECK(adamw != nullptr, "load_optimizer is used with AdamW only");

@@ -5,7 +5,8 @@
 // Names: loss, rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracies, logps/chosen,
 // logps/rejected, logits/chosen, logits/rejected, grad_norm, learning_rate, epoch, num_tokens,
 // semantic/margin, divergence/value, hmk/weights/*, tokens_per_second, pairs_per_second,
-// peak_memory; evaluation records carry the same names prefixed with "eval_".
+// peak_memory (host RSS) and, on a GPU, peak_device_memory; evaluation records carry the same names
+// prefixed with "eval_".
 #pragma once
 
 #include <cstdint>

@@ -78,7 +78,7 @@ void Optimizer::step() {
     for (auto& p : group.params()) {
       if (!p.grad().defined()) continue;
       if (options.weight_decay() != 0) p.mul_(1 - options.lr() * options.weight_decay());
-      auto& slot = states[c10::guts::to_string(p.unsafeGetTensorImpl())];
+      auto& slot = states[p.unsafeGetTensorImpl()];
       if (!slot) {
         auto fresh = std::make_unique<torch::optim::AdamWParamState>();
         fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));

@@ -10,11 +10,13 @@
 #include <vector>
 
 #include "dpok/core/error.h"
+#include "dpok/core/torch/runtime.h"
 #include "dpok/model/logprobs.h"
 #include "dpok/model/scoring.h"
 #include "dpok/objective/reference_update.h"
 #include "dpok/objective/semantic.h"
 #include "dpok/objective/weighting.h"
+#include "dpok/train/mixed_precision.h"
 #include "dpok/train/progress.h"
 #include "dpok/train/trainer_impl.h"
 
@@ -212,22 +214,6 @@ objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::Preferenc
 
 namespace {
 
-void copy_grads_to_master(TrainerImpl& t) {
-  auto master = t.policy->parameters();
-  auto compute = t.compute->parameters();
-  for (size_t i = 0; i < master.size(); ++i) {
-    if (compute[i].grad().defined()) master[i].mutable_grad() = compute[i].grad().to(torch::kFloat);
-    compute[i].mutable_grad().reset();
-  }
-}
-
-void copy_master_to_compute(TrainerImpl& t) {
-  torch::NoGradGuard no_grad;
-  auto master = t.policy->parameters();
-  auto compute = t.compute->parameters();
-  for (size_t i = 0; i < master.size(); ++i) compute[i].copy_(master[i]);
-}
-
 // TR-DPO (sync_ref_model): every ref_model_sync_steps updates the online reference moves towards
 // the policy's fp32 master weights (objective/reference_update.h).
 void sync_reference(TrainerImpl& t) {
@@ -259,7 +245,7 @@ StepResult run_step(TrainerImpl& t) {
   // the mean loss non-finite.
   auto metrics = micro.mean();
   const bool finite = std::isfinite(metrics.at("loss"));
-  if (t.mixed_precision()) copy_grads_to_master(t);
+  if (t.mixed_precision()) move_grads_to_master(t.compute->parameters(), t.policy->parameters());
   const double grad_norm =
       finite ? clip_grad_norm(t.optimizer->parameters(), t.config.max_grad_norm) : NAN;
   StepResult result;
@@ -270,7 +256,7 @@ StepResult run_step(TrainerImpl& t) {
   t.optimizer->set_lr_multiplier(
       lr_multiplier(t.schedule, t.global_step, t.total_steps, t.warmup_steps));
   t.optimizer->step();
-  if (t.mixed_precision()) copy_master_to_compute(t);
+  if (t.mixed_precision()) copy_master_to_compute(t.policy->parameters(), t.compute->parameters());
   ++t.global_step;
   t.num_tokens += tokens;
   sync_reference(t);
@@ -286,6 +272,9 @@ StepResult run_step(TrainerImpl& t) {
   result.metrics["tokens_per_second"] = tokens / seconds;
   result.metrics["pairs_per_second"] = pairs / seconds;
   result.metrics["peak_memory"] = static_cast<double>(peak_memory_bytes());
+  if (!t.device.is_cpu()) {
+    result.metrics["peak_device_memory"] = static_cast<double>(peak_device_memory_bytes(t.device));
+  }
   return result;
 }
 

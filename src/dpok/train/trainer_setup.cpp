@@ -8,6 +8,7 @@
 
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
+#include "dpok/core/torch/cpu_check.h"
 #include "dpok/core/torch/runtime.h"
 #include "dpok/data/dataset.h"
 #include "dpok/model/loader.h"
@@ -277,6 +278,8 @@ void setup_trainer(TrainerImpl& t) {
   t.compute_dtype = parse_dtype(c.dtype);
   t.output_dir = c.output_dir;
   if (c.threads > 0) init_threads(static_cast<int>(c.threads));
+  // The console header says whether the CPU's matrix kernels fit it (core/torch/cpu_check.h).
+  if (t.device.is_cpu() && t.options.show_progress) std::cerr << describe(check_cpu_kernels());
   fs::create_directories(t.output_dir);
   seed_everything(static_cast<uint64_t>(c.seed));
 

@@ -2,6 +2,7 @@
 #include "dpok/core/torch/runtime.h"
 
 #include <ATen/Context.h>
+#include <ATen/DeviceAccelerator.h>
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
@@ -55,6 +56,14 @@ c10::Device parse_device(const std::string& name) {
   } catch (const c10::Error&) {
     DPOK_THROW(ConfigError, "config", "unknown device '{}' (valid: cpu, cuda, cuda:N, auto)", name);
   }
+}
+
+int64_t peak_device_memory_bytes(c10::Device device) {
+  if (device.is_cpu()) return 0;
+  const auto index = device.has_index() ? device.index() : at::accelerator::getDeviceIndex();
+  const auto stats = at::accelerator::getDeviceStats(index);
+  return stats.allocated_bytes[static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE)]
+      .peak;
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include <cstdint>
 #include <exception>
 #include <iosfwd>
 #include <string>
@@ -20,6 +21,10 @@ std::string dtype_name(c10::ScalarType dtype);
 
 // "cpu", "cuda", "cuda:N", or "auto" (CUDA when available). Throws ConfigError.
 c10::Device parse_device(const std::string& name);
+
+// Highest number of bytes the caching allocator of `device` (CUDA or another accelerator) has had
+// allocated to tensors since the process started: torch.cuda.max_memory_allocated. 0 on the CPU.
+int64_t peak_device_memory_bytes(c10::Device device);
 
 // Process-wide settings for CPU speed.
 // - OpenMP idle policy, set before main(). ATen's OpenMP workers busy-wait after each parallel
