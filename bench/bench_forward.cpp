@@ -75,14 +75,12 @@ int64_t status_kb(const std::string& key) {
 }
 
 // Best tokens/s over the timed iterations, by wall clock and by process CPU time (all threads).
-// The CPU-time figure is the steadier one on a machine shared with other jobs. The Python
-// baseline runs twice: as its users run it (OMP_WAIT_POLICY unset) and with the passive OpenMP
-// waiting dpok sets for itself (runtime.h), so the code is also compared on equal terms.
+// The CPU-time figure is the steadier one on a machine shared with other jobs.
 struct Throughput {
   double wall = 0, cpu = 0;
 };
 struct Summary {
-  Throughput dpok_full, dpok_lean, python_default, python_passive;
+  Throughput dpok_full, dpok_lean, transformers;
 } summary;
 
 void time_forward(benchmark::State& state, bool lean, Throughput& result) {
@@ -124,14 +122,13 @@ void BM_DpokForwardHidden(benchmark::State& state) {
   time_forward(state, true, summary.dpok_lean);
 }
 
-// The Python baseline: one run of the script (warm-up + timed forwards) under `env_prefix`;
-// reports its best.
-void BM_PythonForwardLogits(benchmark::State& state, const std::string& env_prefix,
-                            Throughput* result) {
-  const std::string command =
-      env_prefix + " " DPOK_PYTHON " " DPOK_BENCH_SCRIPTS "/transformers_forward.py --threads " +
-      std::to_string(at::get_num_threads()) + " --iters " + std::to_string(kTimedIterations) +
-      " 2>&1";
+// The transformers baseline: one run of the script (warm-up + timed forwards); reports its best.
+void BM_TransformersForwardLogits(benchmark::State& state) {
+  Throughput* result = &summary.transformers;
+  const std::string command = DPOK_PYTHON " " DPOK_BENCH_SCRIPTS
+                                          "/transformers_forward.py --threads " +
+                              std::to_string(at::get_num_threads()) + " --iters " +
+                              std::to_string(kTimedIterations) + " 2>&1";
   for (auto _ : state) {
     const auto output = dpok::bench::run_command(command);
     auto parsed = nlohmann::json::parse(output, nullptr, false);
@@ -164,8 +161,7 @@ void BM_LoadPeakRss(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 
-BENCHMARK_CAPTURE(BM_PythonForwardLogits, default_env, "env -u OMP_WAIT_POLICY",
-                  &summary.python_default)
+BENCHMARK(BM_TransformersForwardLogits)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1)
     ->UseManualTime();
@@ -176,11 +172,6 @@ BENCHMARK(BM_DpokForwardLogits)
 BENCHMARK(BM_DpokForwardHidden)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(kTimedIterations)
-    ->UseManualTime();
-BENCHMARK_CAPTURE(BM_PythonForwardLogits, passive_openmp, "env OMP_WAIT_POLICY=PASSIVE",
-                  &summary.python_passive)
-    ->Unit(benchmark::kMillisecond)
-    ->Iterations(1)
     ->UseManualTime();
 BENCHMARK(BM_LoadPeakRss)->Unit(benchmark::kMillisecond)->Iterations(1)->UseManualTime();
 
@@ -212,16 +203,14 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  const auto& [full, lean, py_default, py_passive] = summary;
-  if (full.wall > 0 && py_default.wall > 0 && py_passive.wall > 0) {
+  const auto& [full, lean, transformers] = summary;
+  if (full.wall > 0 && transformers.wall > 0) {
     std::cout << fmt::format(
         "\nthreads {}, best of {}: dpok forward+logits {:.0f} tokens/s ({:.1f} per CPU-s), lean "
-        "{:.0f} tokens/s; PyTorch Python {:.0f} tokens/s ({:.1f} per CPU-s) as run by default, "
-        "{:.0f} ({:.1f}) with OMP_WAIT_POLICY=PASSIVE\nratio dpok/python: {:.2f}x wall, {:.2f}x "
-        "CPU vs default Python; {:.2f}x wall, {:.2f}x CPU vs passive-OpenMP Python\n",
-        at::get_num_threads(), kTimedIterations, full.wall, full.cpu, lean.wall, py_default.wall,
-        py_default.cpu, py_passive.wall, py_passive.cpu, full.wall / py_default.wall,
-        full.cpu / py_default.cpu, full.wall / py_passive.wall, full.cpu / py_passive.cpu);
+        "{:.0f} tokens/s; transformers {:.0f} tokens/s ({:.1f} per CPU-s)\n"
+        "ratio dpok/transformers: {:.2f}x wall, {:.2f}x CPU\n",
+        at::get_num_threads(), kTimedIterations, full.wall, full.cpu, lean.wall, transformers.wall,
+        transformers.cpu, full.wall / transformers.wall, full.cpu / transformers.cpu);
   }
   return 0;
 }

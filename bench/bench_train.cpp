@@ -300,15 +300,13 @@ void BM_DpokPairedRatios(benchmark::State& state) {
 }
 
 // Runs the Python baseline once (it times its own steps after a warmup) and reports its mean.
-// `env_prefix` sets its OpenMP wait policy: unset as its users run it, or PASSIVE as dpok runs
-// (runtime.h), so the code is also compared on equal terms.
-void run_python(benchmark::State& state, bool cached, const char* env_prefix) {
+void run_python(benchmark::State& state, bool cached) {
   const auto config = llama_config();
   std::string cmd = fmt::format(
-      "{} {} {}/trl_dpo_step.py --vocab {} --hidden {} --intermediate {} "
+      "{} {}/trl_dpo_step.py --vocab {} --hidden {} --intermediate {} "
       "--layers {} --heads {} --kv-heads {} --pairs {} --tokens {} --threads {} --steps {} "
       "--device {} --dtype {}{}",
-      env_prefix, DPOK_PYTHON, DPOK_BENCH_SCRIPTS, config.vocab_size, config.hidden_size,
+      DPOK_PYTHON, DPOK_BENCH_SCRIPTS, config.vocab_size, config.hidden_size,
       config.intermediate_size, config.num_hidden_layers, config.num_attention_heads,
       config.num_key_value_heads, setup().pairs, setup().tokens, setup().threads, timed_steps(),
       setup().device.is_cuda() ? "cuda" : "cpu", dtype_name(setup().dtype),
@@ -340,17 +338,11 @@ void run_python(benchmark::State& state, bool cached, const char* env_prefix) {
   }
 }
 
-constexpr const char* kDefaultEnv = "env -u OMP_WAIT_POLICY";
-constexpr const char* kPassiveEnv = "env OMP_WAIT_POLICY=PASSIVE";
-
 void BM_PythonStepOnline(benchmark::State& state) {
-  run_python(state, false, kDefaultEnv);
-}
-void BM_PythonStepOnlinePassiveOpenMP(benchmark::State& state) {
-  run_python(state, false, kPassiveEnv);
+  run_python(state, false);
 }
 void BM_PythonStepCachedRef(benchmark::State& state) {
-  run_python(state, true, kDefaultEnv);
+  run_python(state, true);
 }
 
 // Peak RSS is per process: online runs first, so its figure is its own; run a single variant
@@ -361,10 +353,6 @@ BENCHMARK(BM_DpokStepHmk)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_DpokStepPenalty)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_DpokStepPenaltyFullLogits)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_PythonStepOnline)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
-BENCHMARK(BM_PythonStepOnlinePassiveOpenMP)
-    ->Unit(benchmark::kSecond)
-    ->Iterations(1)
-    ->UseManualTime();
 BENCHMARK(BM_PythonStepCachedRef)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
 BENCHMARK(BM_DpokPairedRatios)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 

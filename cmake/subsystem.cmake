@@ -47,13 +47,14 @@ function(dpok_subsystem name)
     # test source file, rather than one process per test: a process linking LibTorch 2.x spends
     # about a second registering operators before main(), which per test would double the suite's
     # time (docs/benchmarks.md, "platform"). One test: dpok_<name>_tests --gtest_filter=Suite.Name.
+    # Each shard computes on one thread: CTest runs as many shards as there are cores.
     list(LENGTH tests shards)
     math(EXPR last "${shards} - 1")
     foreach(index RANGE ${last})
       add_test(NAME ${name}.${index} COMMAND dpok_${name}_tests --gtest_brief=1)
       set_tests_properties(${name}.${index} PROPERTIES
         LABELS ${name}
-        ENVIRONMENT "GTEST_TOTAL_SHARDS=${shards};GTEST_SHARD_INDEX=${index}")
+        ENVIRONMENT "GTEST_TOTAL_SHARDS=${shards};GTEST_SHARD_INDEX=${index};${DPOK_TEST_THREADS}")
     endforeach()
   endif()
 endfunction()

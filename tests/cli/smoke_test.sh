@@ -78,10 +78,5 @@ check "corrupt trainer state exit code" "1" "$rc"
 check "corrupt trainer state message" "1" \
   "$(grep -c "^dpok: error: .*$ckpt/trainer_state.json: not valid JSON" <<<"$out")"
 
-# Passive OpenMP waiting is set before libgomp starts (no re-execution); a user's value wins.
-policy() { env "$@" OMP_DISPLAY_ENV=true "$DPOK" --version 2>&1 | grep -o "OMP_WAIT_POLICY = '[A-Z]*'"; }
-check "OpenMP wait policy by default" "OMP_WAIT_POLICY = 'PASSIVE'" "$(policy -u OMP_WAIT_POLICY)"
-check "OpenMP wait policy set by the user" "OMP_WAIT_POLICY = 'ACTIVE'" "$(policy OMP_WAIT_POLICY=active)"
-
 echo "smoke: $failures check(s) failed"
 exit $((failures > 0))

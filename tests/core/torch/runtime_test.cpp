@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <new>
 #include <sstream>
 #include <stdexcept>
@@ -80,17 +78,6 @@ TEST(Runtime, BugsAndEscapedLibraryErrorsAreInternalErrors) {
     EXPECT_EQ(line.rfind("dpok: internal error (a bug in dpok; please report it", 0), 0u) << line;
   }
   EXPECT_NE(report(check).second.find("one is not above 2"), std::string::npos);
-}
-
-// The OpenMP policy is set from .preinit_array (runtime.cpp) and must not show in the environment
-// main() and child processes see: the environment is the one this process was started with.
-TEST(Runtime, WaitPolicyIsNotLeftInTheEnvironment) {
-  std::ifstream in("/proc/self/environ");
-  const std::string block =
-      std::string(1, '\0') + std::string{std::istreambuf_iterator<char>(in), {}};
-  const bool started_with_policy =
-      block.find(std::string("\0OMP_WAIT_POLICY=", 17)) != std::string::npos;
-  EXPECT_EQ(std::getenv("OMP_WAIT_POLICY") != nullptr, started_with_policy);
 }
 
 }  // namespace

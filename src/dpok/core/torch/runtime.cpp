@@ -66,26 +66,6 @@ int64_t peak_device_memory_bytes(c10::Device device) {
       .peak;
 }
 
-namespace {
-
-// Runs from the executable's .preinit_array: after the C library is set up, before the
-// constructors of the shared libraries, among them libgomp's, which reads OMP_WAIT_POLICY. glibc's
-// __libc_start_main then points `environ` back at the block the kernel passed, so the variable
-// set here never reaches main() or the environment of child processes
-// (Runtime.WaitPolicyIsNotLeftInTheEnvironment).
-void set_openmp_wait_policy(int /*argc*/, char** /*argv*/, char** /*envp*/) {
-  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
-}
-
-}  // namespace
-
-// Named and external so that the build can make every program linking dpok_torchcore keep it
-// (CMakeLists.txt, --undefined), also those that call nothing else in this file.
-extern "C" {
-[[gnu::section(".preinit_array"),
-  gnu::used]] void (*dpok_preinit_openmp_wait_policy)(int, char**, char**) = set_openmp_wait_policy;
-}
-
 void configure_process() {
 #if defined(__GLIBC__)
   mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's ceiling for this setting

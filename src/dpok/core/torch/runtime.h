@@ -26,19 +26,13 @@ c10::Device parse_device(const std::string& name);
 // allocated to tensors since the process started: torch.cuda.max_memory_allocated. 0 on the CPU.
 int64_t peak_device_memory_bytes(c10::Device device);
 
-// Process-wide settings for CPU speed.
-// - OpenMP idle policy, set before main(). ATen's OpenMP workers busy-wait after each parallel
-//   region while OpenBLAS's own pthreads run the matrix products, so on few cores the two pools
-//   fight for the CPU (docs/benchmarks.md, "model": about +40% forward and training-step
-//   throughput on 2 cores with passive waiting). libgomp reads OMP_WAIT_POLICY in its
-//   constructor, before main(), so every program linking this file sets it to PASSIVE from its
-//   .preinit_array, which runs before any library's constructor, unless the variable is already
-//   set (a user's value is respected). No re-execution, and nothing is left in the environment
-//   that child processes inherit.
-// - glibc malloc, set by configure_process(): call it first thing in main(), before any thread
-//   exists. Activation-sized blocks (up to 32 MiB) stay on the heap and free memory is returned
-//   to the system only above 1 GiB, instead of mmap/munmap per tensor per step, whose page
-//   faults and page zeroing cost about a quarter of a forward pass.
+// Process-wide settings for CPU speed: glibc malloc. Call it first thing in main(), before any
+// thread exists. Activation-sized blocks (up to 32 MiB) stay on the heap and free memory is
+// returned to the system only above 1 GiB, instead of mmap/munmap per tensor per step and the
+// page faults and page zeroing that follow (with LibTorch 2.15: a training step 6-8% faster for
+// 3-6% more peak RSS; docs/benchmarks.md, "platform"). OpenMP is left as LibTorch sets it up: with
+// the wheel's MKL on its own libgomp there is one thread pool, and active waiting is the faster
+// policy for one process.
 void configure_process();
 
 // Exit codes of the `dpok` command line (README, "Exit status").
