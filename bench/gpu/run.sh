@@ -41,6 +41,6 @@ done
 stage "DPO step, Llama-3.2-1B shape, 4 pairs x 1024 tokens, bf16 + fp32 master weights"
 DPOK_BENCH_SHAPE=llama-3.2-1b DPOK_BENCH_DEVICE=cuda DPOK_BENCH_DTYPE=bf16 DPOK_BENCH_PAIRS=4 \
   DPOK_BENCH_TOKENS=1024 DPOK_BENCH_STEPS=5 timeout 240 "$BUILD/bench/bench_train" \
-  --benchmark_filter='BM_(DpokStepOnline|DpokStepCachedRef|PythonStepOnline|PythonStepCachedRef)$' \
+  --benchmark_filter='BM_(DpokStepOnline|DpokStepCachedRef|PythonStepOnline|PythonStepCachedRef)/' \
   --benchmark_counters_tabular=true --benchmark_out="$OUT/bench_train.json" --benchmark_out_format=json
 stage "done"

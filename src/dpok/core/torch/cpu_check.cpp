@@ -111,7 +111,10 @@ std::string describe(const CpuKernelCheck& check) {
   std::string line =
       fmt::format("cpu: {} ({}), ATen kernels {}, {}: {:.0f} GFLOP/s per core", check.cpu,
                   check.vector_isa, check.aten_kernels, check.blas, check.measured_gflops);
-  if (check.peak_gflops > 0) line += fmt::format(" of {:.0f} peak", check.peak_gflops);
+  if (check.peak_gflops > 0) {
+    line += fmt::format(" (its {} peak at the reported clock: {:.0f})", check.vector_isa,
+                        check.peak_gflops);
+  }
   line += "\n";
   if (!check.fits()) {
     line += fmt::format(
