@@ -20,8 +20,11 @@ std::vector<KernelCandidate> default_kernel_candidates(std::int64_t dim) {
   using objective::KernelType;
   std::vector<KernelCandidate> out;
   const objective::KernelOptions options;  // §4 defaults, fixed parameters
-  for (auto type : {KernelType::kLinear, KernelType::kRbf, KernelType::kPolynomial,
-                    KernelType::kSpectral, KernelType::kMahalanobis}) {
+  // Every kernel of the objective's name table, so a new kernel is a candidate without a change
+  // here; HMK is a mixture of the others, not a candidate of its own.
+  for (const auto& entry : objective::enum_names(KernelType{})) {
+    const KernelType type = entry.value;
+    if (type == KernelType::kHmk) continue;
     objective::Kernel kernel(type, options, dim);
     kernel->to(at::kDouble);  // selection metrics run in fp64 (objective.md §0)
     KernelCandidate candidate;
