@@ -19,6 +19,14 @@ std::filesystem::path find_asset(const std::string& relative) {
   return std::filesystem::exists(path) ? path : std::filesystem::path{};
 }
 
+std::filesystem::path find_model(const std::string& relative) {
+  const char* env = std::getenv("DPOK_MODELS");
+  const std::filesystem::path root =
+      env != nullptr && *env != '\0' ? std::filesystem::path(env) : DPOK_MODELS_DIR;
+  auto path = root / relative;
+  return std::filesystem::exists(path) ? path : std::filesystem::path{};
+}
+
 const std::string& python() {
   static const std::string interpreter = DPOK_PYTHON;
   return interpreter;

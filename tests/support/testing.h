@@ -25,6 +25,10 @@ std::filesystem::path assets_dir();
 // DPOK_ASSETS / relative when that exists, else assets_dir() / relative, else an empty path.
 std::filesystem::path find_asset(const std::string& relative);
 
+// The real models scripts/fetch_models.sh extracts from PyPI packages: DPOK_MODELS / relative
+// when set, else the repository's models/ folder / relative; an empty path when absent.
+std::filesystem::path find_model(const std::string& relative);
+
 // The project environment's Python interpreter (.venv/bin/python3, made by scripts/setup.sh with
 // the pinned packages of scripts/requirements.txt), which runs the reference scripts.
 const std::string& python();
@@ -81,6 +85,15 @@ template <typename E = ::dpok::Error, typename Fn>
 }
 
 }  // namespace dpok::testing
+
+// Resolves `relative` among the fetched models into `var`, or skips (fails under CI, whose
+// scripts/setup.sh fetches them) the test.
+#define DPOK_REQUIRE_MODEL(var, relative)                                                        \
+  const std::filesystem::path var = ::dpok::testing::find_model(relative);                       \
+  if (var.empty()) {                                                                             \
+    if (::dpok::testing::running_in_ci()) FAIL() << "missing model " << (relative);              \
+    GTEST_SKIP() << "model " << (relative) << " not found (scripts/fetch_models.sh fetches it)"; \
+  }
 
 // Resolves `relative` under the assets root into `var`, or skips (fails under CI) the test.
 #define DPOK_REQUIRE_ASSET(var, relative)                                                          \

@@ -8,6 +8,7 @@
 
 #include "dpok/core/error.h"
 #include "dpok/io/byte_reader.h"
+#include "dpok/io/gguf_quants.h"
 
 namespace dpok::io {
 namespace {
@@ -22,16 +23,7 @@ constexpr uint32_t kMaxDims = 4;  // GGML_MAX_DIMS
 constexpr int kMaxArrayDepth = 4;
 constexpr std::string_view kAlignmentKey = "general.alignment";
 
-// Block size (elements) and block byte size for each ggml_type id, as in ggml's type traits.
-struct GgmlType {
-  uint32_t id;
-  std::string_view name;
-  uint32_t block_size;
-  uint32_t type_size;
-  std::optional<DType> dtype;
-};
-
-constexpr std::array<GgmlType, 32> kGgmlTypes = {{
+constexpr std::array<GgmlTypeInfo, 32> kGgmlTypes = {{
     {0, "F32", 1, 4, DType::F32},  {1, "F16", 1, 2, DType::F16},    {2, "Q4_0", 32, 18, {}},
     {3, "Q4_1", 32, 20, {}},       {6, "Q5_0", 32, 22, {}},         {7, "Q5_1", 32, 24, {}},
     {8, "Q8_0", 32, 34, {}},       {9, "Q8_1", 32, 36, {}},         {10, "Q2_K", 256, 84, {}},
@@ -44,13 +36,6 @@ constexpr std::array<GgmlType, 32> kGgmlTypes = {{
     {29, "IQ1_M", 256, 56, {}},    {30, "BF16", 1, 2, DType::BF16}, {34, "TQ1_0", 256, 54, {}},
     {35, "TQ2_0", 256, 66, {}},    {39, "MXFP4", 32, 17, {}},
 }};
-
-const GgmlType* find_ggml_type(uint32_t id) {
-  for (const auto& row : kGgmlTypes) {
-    if (row.id == id) return &row;
-  }
-  return nullptr;
-}
 
 constexpr std::array<std::string_view, 13> kValueTypeNames = {
     "U8", "I8", "U16", "I16", "U32", "I32", "F32", "BOOL", "STRING", "ARRAY", "U64", "I64", "F64"};
@@ -217,7 +202,7 @@ GgufTensorInfo read_tensor_info(Parser& parser, size_t index) {
   info.shape.assign(ne.rbegin(), ne.rend());
   info.ggml_type = reader.read<uint32_t>("tensor type");
   info.offset = reader.read<uint64_t>("tensor offset");
-  const GgmlType* type = find_ggml_type(info.ggml_type);
+  const GgmlTypeInfo* type = find_ggml_type(info.ggml_type);
   if (type == nullptr) {
     DPOK_THROW(UnsupportedError, "gguf", "{}: tensor '{}': unknown ggml type {}", reader.file(),
                info.name, info.ggml_type);
@@ -256,8 +241,15 @@ std::string_view gguf_type_name(GgufType type) {
   return index < kValueTypeNames.size() ? kValueTypeNames[index] : "unknown";
 }
 
+const GgmlTypeInfo* find_ggml_type(uint32_t id) {
+  for (const auto& row : kGgmlTypes) {
+    if (row.id == id) return &row;
+  }
+  return nullptr;
+}
+
 std::string ggml_type_name(uint32_t ggml_type) {
-  const GgmlType* type = find_ggml_type(ggml_type);
+  const GgmlTypeInfo* type = find_ggml_type(ggml_type);
   return type != nullptr ? std::string(type->name) : fmt::format("type {}", ggml_type);
 }
 
@@ -463,6 +455,30 @@ const GgufValue::Array& GgufFile::get_array(std::string_view key) const {
 
 bool GgufFile::contains(std::string_view name) const {
   return index_.count(name) != 0;
+}
+
+const GgufTensorInfo& GgufFile::info(std::string_view name) const {
+  auto it = index_.find(name);
+  if (it == index_.end()) {
+    DPOK_THROW(FormatError, "gguf", "{}: no tensor named '{}'", path().string(), name);
+  }
+  return infos_[it->second.first];
+}
+
+std::span<const std::byte> GgufFile::bytes(const GgufTensorInfo& info) const {
+  return {mapping_->data() + data_offset_ + info.offset, info.nbytes};
+}
+
+std::vector<float> GgufFile::dequantize(std::string_view name) const {
+  const GgufTensorInfo& tensor = info(name);
+  if (!can_dequantize(tensor.ggml_type)) {
+    DPOK_THROW(UnsupportedError, "gguf",
+               "{}: tensor '{}' has ggml type {}, which dpok cannot dequantize (supported: {})",
+               path().string(), name, ggml_type_name(tensor.ggml_type), dequantizable_type_names());
+  }
+  std::vector<float> values(*checked_nbytes(tensor.shape, 1));
+  io::dequantize(tensor.ggml_type, bytes(tensor), values);
+  return values;
 }
 
 const TensorView& GgufFile::at(std::string_view name) const {

@@ -16,7 +16,8 @@
 // Tensors: shapes are given in row-major (PyTorch) order, i.e. GGUF's ne[] reversed, so
 // token_embd.weight with ne = [64, 512] has shape [512, 64]. F32, F16, BF16, F64, I64, I32, I16
 // and I8 tensors become TensorViews; quantized ones (Q4_0, Q8_0, K-quants, ...) are listed by
-// tensor_infos() but at() throws UnsupportedError naming their type. Names stay GGUF's
+// tensor_infos() but at() throws UnsupportedError naming their type; dequantize() turns the
+// common ones into float32 (gguf_quants.h). Names stay GGUF's
 // (blk.N.attn_q.weight); q/k weights of llama-architecture files are in Meta's interleaved RoPE
 // layout, which the model subsystem permutes to Hugging Face's rotate-half layout.
 #pragma once
@@ -27,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -102,6 +104,19 @@ struct GgufTensorInfo {
   std::optional<DType> dtype;  // set when the type maps to a DType (viewable)
 };
 
+// ggml's type traits for one ggml_type id: block size in elements and block size in bytes (1 and
+// the element size for plain types), and the DType when the type is viewable as it is.
+struct GgmlTypeInfo {
+  uint32_t id;
+  std::string_view name;
+  uint32_t block_size;
+  uint32_t type_size;
+  std::optional<DType> dtype;
+};
+
+// nullptr for an id ggml does not define.
+const GgmlTypeInfo* find_ggml_type(uint32_t id);
+
 // ggml's name for a ggml_type id ("F32", "Q4_K", ...), or "type <id>" if unknown.
 std::string ggml_type_name(uint32_t ggml_type);
 
@@ -132,6 +147,13 @@ class GgufFile {
   // Throws FormatError naming the file and tensor when absent, UnsupportedError naming the
   // ggml type when it is quantized.
   const TensorView& at(std::string_view name) const;
+  // The info of tensor `name`, viewable or not; throws FormatError naming the file when absent.
+  const GgufTensorInfo& info(std::string_view name) const;
+  // The tensor's bytes in the data region, in its ggml type (quantized blocks as stored).
+  std::span<const std::byte> bytes(const GgufTensorInfo& info) const;
+  // Tensor `name` as float32 in row-major order, dequantized as gguf_quants.h describes. Throws
+  // UnsupportedError naming the tensor and its type when that type cannot be dequantized.
+  std::vector<float> dequantize(std::string_view name) const;
   // general.alignment, or 32.
   uint64_t alignment() const { return alignment_; }
   // Offset of the data region from the start of the file.
