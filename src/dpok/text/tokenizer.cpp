@@ -9,6 +9,8 @@
 
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
+#include "dpok/io/gguf.h"
+#include "dpok/text/gguf_tokenizer.h"
 #include "dpok/text/hf_tokenizer.h"
 #include "dpok/text/json_util.h"
 #include "dpok/text/sentencepiece_tokenizer.h"
@@ -100,6 +102,8 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const fs::path& path) {
     }
   } else if (!fs::exists(path)) {
     DPOK_THROW(IoError, "tokenizer", "{}: no such file or directory", path.string());
+  } else if (gguf_has_tokenizer(path)) {
+    return load_gguf_tokenizer(io::GgufFile::open(path));
   }
   std::optional<nlohmann::json> config;
   const fs::path config_file = directory / "tokenizer_config.json";

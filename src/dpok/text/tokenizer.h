@@ -37,8 +37,9 @@ class Tokenizer {
   Tokenizer& operator=(const Tokenizer&) = delete;
 
   // A model directory (tokenizer.json [+ tokenizer_config.json, chat_template.jinja], else
-  // tokenizer.model), a tokenizer.json, or a SentencePiece .model. A tokenizer_config.json next
-  // to a file is read too.
+  // tokenizer.model), a tokenizer.json, a SentencePiece .model, or a GGUF file whose metadata
+  // describes its tokenizer (gguf_tokenizer.h). A tokenizer_config.json next to a tokenizer.json
+  // or .model file is read too.
   static std::unique_ptr<Tokenizer> load(const std::filesystem::path& path);
 
   // Token ids of `text` (valid UTF-8, else FormatError with the byte offset).

@@ -2,12 +2,14 @@
 #include "dpok/text/tokenizer_path.h"
 
 #include "dpok/core/error.h"
+#include "dpok/text/gguf_tokenizer.h"
 
 namespace dpok::text {
 namespace fs = std::filesystem;
 
 fs::path find_tokenizer(const fs::path& model, const fs::path& explicit_path) {
   if (!explicit_path.empty()) return explicit_path;
+  if (gguf_has_tokenizer(model)) return model;
   const bool is_dir = fs::is_directory(model);
   const fs::path dir = is_dir                    ? model
                        : model.has_parent_path() ? model.parent_path()

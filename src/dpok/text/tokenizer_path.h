@@ -9,7 +9,8 @@
 
 namespace dpok::text {
 
-// `explicit_path` when non-empty. Else, for a model directory, that directory when it holds
+// `explicit_path` when non-empty. Else a GGUF model that carries its tokenizer itself. Else, for a
+// model directory, that directory when it holds
 // tokenizer.json or tokenizer.model; for a single-file model (GGUF, llama2.c .bin), its directory
 // when it holds one of those, else the only *.model (SentencePiece) file there. Empty when none
 // is found or several *.model files make the choice ambiguous.
