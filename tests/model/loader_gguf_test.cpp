@@ -74,16 +74,16 @@ TEST(LoaderGguf, ConfigFromMetadata) {
 TEST(LoaderGguf, RefusesOtherArchitecturesByName) {
   DPOK_REQUIRE_ASSET(gguf, kGguf);
   std::string bytes = read_file(gguf);
-  // general.architecture's value "llama" (same length keeps the file valid) becomes "qwen2".
+  // general.architecture's value "llama" (same length keeps the file valid) becomes "gemma".
   const auto key = bytes.find("general.architecture");
   ASSERT_NE(key, std::string::npos);
   const auto value = bytes.find("llama", key);
   ASSERT_NE(value, std::string::npos);
-  bytes.replace(value, 5, "qwen2");
+  bytes.replace(value, 5, "gemma");
   dpok::testing::TempDir tmp;
-  write_file_atomic(tmp / "qwen.gguf", bytes);
-  EXPECT_TRUE(::dpok::testing::throws_with<UnsupportedError>([&] { load_model(tmp / "qwen.gguf"); },
-                                                             {"'qwen2'"}));
+  write_file_atomic(tmp / "gemma.gguf", bytes);
+  EXPECT_TRUE(::dpok::testing::throws_with<UnsupportedError>(
+      [&] { load_model(tmp / "gemma.gguf"); }, {"'gemma'", "llama, qwen2, qwen3"}));
 }
 
 TEST(Loader, DetectsFormatsAndRefusesUnknownFiles) {
