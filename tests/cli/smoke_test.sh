@@ -21,7 +21,10 @@ check() {  # check NAME EXPECTED ACTUAL
 # info: architecture and parameter count of stories260K.
 info=$("$DPOK" info "$STORIES/hf")
 check "info architecture" "1" "$(grep -c 'LlamaForCausalLM' <<<"$info")"
-check "info parameters" "1" "$(grep -c '260032' <<<"$info")"
+check "info parameters" "1" "$(grep -c '^parameters *260032' <<<"$info")"
+check "info tensors" "1" "$(grep -c '^tensors *47 (47 F32' <<<"$info")"
+gguf_info=$("$DPOK" info "$STORIES/stories260k-f32.gguf")
+check "info gguf tensors" "1" "$(grep -c '^tensors *48 (48 F32' <<<"$gguf_info")"
 
 # generate: 200 greedy tokens from BOS equal the llama2.c oracle ids, from both formats.
 expected_ids=$(/usr/bin/env python3 -c "import json,sys; print(' '.join(map(str, json.load(open(sys.argv[1]))['greedy_ids'])))" "$STORIES/hf/greedy.json" 2>/dev/null || true)
@@ -60,6 +63,20 @@ printf 'beta: [0.1\n' >"$WORK/broken.yaml"
 run "$DPOK" train --config "$WORK/broken.yaml"
 check "broken YAML exit code" "1" "$rc"
 check "broken YAML message" "1" "$(grep -c "^dpok: error: .*broken.yaml" <<<"$out")"
+# A checkpoint whose weights are empty or cut short is not described as healthy.
+for damage in empty truncated; do
+  mkdir -p "$WORK/$damage"
+  cp "$STORIES/hf/config.json" "$WORK/$damage/"
+  if [[ $damage == empty ]]; then : >"$WORK/$damage/model.safetensors"; else
+    head -c 500000 "$STORIES/hf/model.safetensors" >"$WORK/$damage/model.safetensors"; fi
+  run "$DPOK" info "$WORK/$damage"
+  check "info $damage weights exit code" "1" "$rc"
+  check "info $damage weights message" "1" "$(grep -c "^dpok: error: .*$damage/model.safetensors" <<<"$out")"
+done
+# A training configuration whose model does not exist says so (not "set 'tokenizer'").
+printf 'model: %s\ndata:\n  train_files: [x.jsonl]\n' "$WORK/no-such-model" >"$WORK/missing.yaml"
+run "$DPOK" train --config "$WORK/missing.yaml"
+check "train missing model message" "1" "$(grep -c "^dpok: error: .*no-such-model' does not exist" <<<"$out")"
 run "$DPOK" info --no-such-flag
 check "unknown flag exit code" "2" "$rc"
 

@@ -1,9 +1,12 @@
 // `dpok info MODEL [--json]`: what a checkpoint holds (architecture, parameter count, stored
-// dtype, context length, layer and head counts, RoPE) without loading its weights.
+// dtype, context length, layer and head counts, RoPE) without loading its weights, and what its
+// weight files hold (files, tensors, bytes, per-type counts), read from their validated headers:
+// a missing, empty, truncated or corrupt weight file is an error, not a healthy model.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "dpok/cli/command.h"
+#include "dpok/core/error.h"
 #include "dpok/model/loader.h"
 
 namespace dpok::cli {
@@ -37,6 +40,13 @@ std::function<int()> setup_info(CLI::App& app) {
     const auto format = model::detect_format(*path);
     std::string stored;
     const auto c = model::read_model_config(*path, &stored);
+    const auto weights = model::describe_weights(*path);
+    if (weights.elements != c.num_parameters()) {
+      DPOK_THROW(FormatError, "info",
+                 "{}: the weight files hold {} elements in {} tensors, but the "
+                 "configuration describes {} parameters",
+                 *path, weights.elements, weights.tensors, c.num_parameters());
+    }
     if (*as_json) {
       std::cout << c.to_hf_json().dump(2) << "\n";
       return 0;
@@ -54,6 +64,15 @@ std::function<int()> setup_info(CLI::App& app) {
         c.rope.theta, c.rope.factor, c.tie_word_embeddings ? "yes" : "no",
         c.bos_token_id ? std::to_string(*c.bos_token_id) : "-", ids_string(c.eos_token_ids),
         c.pad_token_id ? std::to_string(*c.pad_token_id) : "-");
+    std::string types;
+    for (const auto& [type, count] : weights.per_type) {
+      types += fmt::format("{}{} {}", types.empty() ? "" : ", ", count, type);
+    }
+    std::cout << fmt::format(
+        "weight files      {} ({:.1f} MiB)\ntensors           {} ({}; {:.1f} MiB of data)\n"
+        "stored elements   {}\n",
+        weights.files.size(), static_cast<double>(weights.file_bytes) / (1 << 20), weights.tensors,
+        types, static_cast<double>(weights.tensor_bytes) / (1 << 20), weights.elements);
     return 0;
   };
 }

@@ -4,6 +4,9 @@
 #include <fstream>
 
 #include "dpok/core/error.h"
+#include "dpok/io/gguf.h"
+#include "dpok/io/llama2c.h"
+#include "dpok/io/safetensors.h"
 
 namespace dpok::model {
 namespace {
@@ -48,6 +51,52 @@ ModelConfig read_model_config(const std::filesystem::path& path, std::string* st
   }
   if (stored_dtype != nullptr) *stored_dtype = config.torch_dtype;
   return config;
+}
+
+namespace {
+
+void add_views(WeightsSummary& summary, const std::vector<io::TensorView>& views) {
+  for (const auto& view : views) {
+    ++summary.tensors;
+    summary.elements += view.numel();
+    summary.tensor_bytes += view.nbytes;
+    ++summary.per_type[std::string(io::dtype_name(view.dtype))];
+  }
+}
+
+}  // namespace
+
+WeightsSummary describe_weights(const std::filesystem::path& path) {
+  WeightsSummary summary;
+  switch (detect_format(path)) {
+    case CheckpointFormat::kHuggingFace: {
+      const auto checkpoint = io::SafetensorsCheckpoint::open(path);
+      for (const auto& file : checkpoint.files()) {
+        summary.files.push_back(file.path());
+        add_views(summary, file.tensors());
+      }
+      break;
+    }
+    case CheckpointFormat::kGguf: {
+      const auto file = io::GgufFile::open(path);
+      summary.files.push_back(path);
+      for (const auto& info : file.tensor_infos()) {
+        ++summary.tensors;
+        summary.elements += static_cast<int64_t>(*io::checked_nbytes(info.shape, 1));
+        summary.tensor_bytes += info.nbytes;
+        ++summary.per_type[io::ggml_type_name(info.ggml_type)];
+      }
+      break;
+    }
+    case CheckpointFormat::kLlama2c: {
+      const auto file = io::Llama2cFile::open(path);
+      summary.files.push_back(path);
+      add_views(summary, file.tensors());
+      break;
+    }
+  }
+  for (const auto& file : summary.files) summary.file_bytes += std::filesystem::file_size(file);
+  return summary;
 }
 
 CausalLM load_model(const std::filesystem::path& path, const LoadOptions& options) {

@@ -12,7 +12,9 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "dpok/model/causal_lm.h"
@@ -35,6 +37,19 @@ CheckpointFormat detect_format(const std::filesystem::path& path);
 // `stored_dtype` receives the dtype of the checkpoint's weights as stored ("float32", ...).
 ModelConfig read_model_config(const std::filesystem::path& path,
                               std::string* stored_dtype = nullptr);
+
+// What the weight files of a checkpoint hold, read from their headers: every file is opened and
+// validated (header, offsets and sizes inside the file, no overlaps; a sharded checkpoint's
+// index against its shards), so an empty, truncated or corrupt file fails here, naming it.
+struct WeightsSummary {
+  std::vector<std::filesystem::path> files;
+  uint64_t file_bytes = 0;  // on disk, all files
+  int64_t tensors = 0;
+  int64_t elements = 0;
+  uint64_t tensor_bytes = 0;                // the tensors' data, as stored
+  std::map<std::string, int64_t> per_type;  // tensor count per stored type ("F32", "Q4_1", ...)
+};
+WeightsSummary describe_weights(const std::filesystem::path& path);
 
 // Loads the model at `path` in eval mode with gradients enabled on its parameters.
 CausalLM load_model(const std::filesystem::path& path, const LoadOptions& options = {});

@@ -29,6 +29,9 @@ fs::path find_tokenizer(const fs::path& model, const fs::path& explicit_path) {
 
 fs::path require_tokenizer(const fs::path& model, const fs::path& explicit_path,
                            const char* component, const std::string& option) {
+  if (explicit_path.empty() && !fs::exists(model)) {
+    DPOK_THROW(IoError, component, "model '{}' does not exist", model.string());
+  }
   auto path = find_tokenizer(model, explicit_path);
   if (path.empty()) {
     DPOK_THROW(ConfigError, component,

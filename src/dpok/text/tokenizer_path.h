@@ -17,8 +17,9 @@ namespace dpok::text {
 std::filesystem::path find_tokenizer(const std::filesystem::path& model,
                                      const std::filesystem::path& explicit_path = {});
 
-// find_tokenizer, throwing ConfigError (component `component`) that names the model and tells
-// the user to set `option` when no tokenizer is found.
+// find_tokenizer, throwing IoError when the model does not exist (and no tokenizer is named), and
+// ConfigError (component `component`) that names the model and tells the user to set `option`
+// when no tokenizer is found.
 std::filesystem::path require_tokenizer(const std::filesystem::path& model,
                                         const std::filesystem::path& explicit_path,
                                         const char* component, const std::string& option);
