@@ -39,6 +39,16 @@ fi
 text=$("$DPOK" generate "$STORIES/hf" --prompt "Once upon a time" --max-new-tokens 20 | head -n 1)
 check "generate text prompt" "Once upon a time, there was a little girl" "${text:0:41}"
 
+# A real instruction-tuned model from one GGUF file (weights, tokenizer, chat template), when
+# scripts/fetch_models.sh has fetched it (setup does; CI requires it).
+SMOLLM2="${DPOK_MODELS:-$(dirname "$0")/../../models}/smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf"
+if [[ -f "$SMOLLM2" ]]; then
+  reply=$("$DPOK" generate "$SMOLLM2" --chat --prompt "What is the capital of France?" --max-new-tokens 40)
+  check "generate chat smollm2" "1" "$(grep -c "Paris" <<<"$reply")"
+elif [[ "${CI:-}" == "true" ]]; then
+  echo "FAIL missing $SMOLLM2 (scripts/fetch_models.sh)"; failures=$((failures + 1))
+fi
+
 # tokenize / detokenize round trip with the llama3 tokenizer.
 ids=$("$DPOK" tokenize "$ASSETS/tokenizers/llama3" --text "Hello world")
 check "tokenize llama3" "9906 1917" "$ids"

@@ -1,8 +1,9 @@
 // `dpok generate MODEL (--prompt-ids "1 2 3" | --prompt TEXT) [...]`: KV-cached greedy or
 // sampled continuation. Text prompts and decoded output use the model's tokenizer: --tokenizer,
 // else tokenizer.json / tokenizer.model in the model directory (or next to a .gguf / .bin file,
-// where a single *.model SentencePiece file is also accepted). Without a tokenizer the new ids
-// are printed.
+// where a single *.model SentencePiece file is also accepted; a .gguf file carries its own).
+// Without a tokenizer the new ids are printed. --chat sends the prompt as one user message
+// through the tokenizer's chat template (with the generation prompt) and prints only the reply.
 #include <iostream>
 #include <sstream>
 
@@ -21,7 +22,7 @@ namespace {
 struct GenerateArgs {
   std::string model, prompt, prompt_ids, tokenizer, dtype = "fp32", device = "cpu";
   model::GenerationOptions options;
-  bool print_ids = false;
+  bool print_ids = false, chat = false;
 };
 
 std::vector<int64_t> parse_ids(const std::string& text) {
@@ -61,7 +62,19 @@ int run_generate(const GenerateArgs& a) {
                  "{}: no tokenizer found next to the model; pass --tokenizer or --prompt-ids",
                  a.model);
     }
-    for (int32_t id : tokenizer->encode(a.prompt)) prompt.push_back(id);
+    if (a.chat) {
+      const auto messages =
+          nlohmann::ordered_json::array({{{"role", "user"}, {"content", a.prompt}}});
+      // The template writes its own special tokens, as apply_chat_template(tokenize=True) does.
+      const auto rendered =
+          tokenizer->apply_chat_template(messages, /*add_generation_prompt=*/true);
+      for (int32_t id : tokenizer->encode(rendered, /*add_special_tokens=*/false))
+        prompt.push_back(id);
+    } else {
+      for (int32_t id : tokenizer->encode(a.prompt)) prompt.push_back(id);
+    }
+  } else if (a.chat) {
+    DPOK_THROW(ConfigError, "generate", "--chat needs --prompt");
   } else {
     prompt = parse_ids(a.prompt_ids);
   }
@@ -69,7 +82,7 @@ int run_generate(const GenerateArgs& a) {
       model::load_model(a.model, {.dtype = parse_dtype(a.dtype), .device = parse_device(a.device)});
   const auto new_ids = model::generate(lm, prompt, a.options);
   if (tokenizer) {
-    std::vector<int32_t> all(prompt.begin(), prompt.end());
+    std::vector<int32_t> all(a.chat ? prompt.end() : prompt.begin(), prompt.end());
     all.insert(all.end(), new_ids.begin(), new_ids.end());
     std::cout << tokenizer->decode(all, /*skip_special_tokens=*/true) << "\n";
   }
@@ -95,6 +108,8 @@ std::function<int()> setup_generate(CLI::App& app) {
   app.add_option("--dtype", a->dtype, "fp32, bf16 or fp16")->capture_default_str();
   add_device_option(app, a->device);
   app.add_flag("--print-ids", a->print_ids, "also print the new token ids");
+  app.add_flag("--chat", a->chat,
+               "send --prompt as a user message through the chat template; print the reply");
   return [a]() { return run_generate(*a); };
 }
 

@@ -2,6 +2,9 @@
 #include "dpok/train/setup.h"
 
 #include "dpok/core/error.h"
+#include "dpok/core/file_util.h"
+#include "dpok/io/gguf.h"
+#include "dpok/text/gguf_tokenizer.h"
 #include "dpok/text/tokenizer_path.h"
 
 namespace dpok::train {
@@ -31,6 +34,14 @@ void copy_tokenizer_files(const fs::path& tokenizer, const fs::path& dir) {
   static const std::vector<std::string> kFiles = {"tokenizer.json", "tokenizer_config.json",
                                                   "tokenizer.model", "special_tokens_map.json",
                                                   "chat_template.jinja"};
+  if (text::gguf_has_tokenizer(tokenizer)) {
+    // A GGUF file's tokenizer is written out as the tokenizer.json / tokenizer_config.json that
+    // transformers builds from it, so the saved checkpoint loads without the GGUF.
+    const auto files = text::gguf_tokenizer_files(io::GgufFile::open(tokenizer));
+    write_file_atomic(dir / "tokenizer.json", files.tokenizer.dump(2));
+    write_file_atomic(dir / "tokenizer_config.json", files.config.dump(2));
+    return;
+  }
   std::vector<fs::path> sources;
   if (fs::is_directory(tokenizer)) {
     for (const auto& name : kFiles) {

@@ -21,7 +21,8 @@ std::filesystem::path tokenizer_path(const TrainConfig& config);
 
 // Copies the tokenizer files found at `tokenizer` (a directory: tokenizer.json,
 // tokenizer_config.json, tokenizer.model, special_tokens_map.json, chat_template.jinja; or a single
-// file) into `dir`. Throws IoError naming the file.
+// file; or a GGUF file carrying its tokenizer, written out as tokenizer.json + tokenizer_config.json)
+// into `dir`. Throws IoError naming the file.
 void copy_tokenizer_files(const std::filesystem::path& tokenizer, const std::filesystem::path& dir);
 
 }  // namespace dpok::train
