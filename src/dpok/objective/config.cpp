@@ -50,6 +50,7 @@ constexpr EnumName<EmbeddingSource> kSourceNames[] = {
     {"policy", EmbeddingSource::kPolicy},
     {"reference", EmbeddingSource::kReference},
     {"precomputed", EmbeddingSource::kPrecomputed},
+    {"encoder", EmbeddingSource::kEncoder},
 };
 constexpr EnumName<Divergence> kDivergenceNames[] = {
     {"kl", Divergence::kKl},

@@ -51,7 +51,10 @@ enum class Placement { kLogit, kAdditive };
 
 // §3 where the embeddings come from (the trainer pools them; the objective only needs to know
 // whether gradients may flow into them).
-enum class EmbeddingSource { kPolicy, kReference, kPrecomputed };
+// kEncoder: a frozen sentence encoder's embeddings (the paper's BERT), which the trainer computes
+// into the records' embedding columns before training, so the objective reads them like
+// kPrecomputed ones.
+enum class EmbeddingSource { kPolicy, kReference, kPrecomputed, kEncoder };
 
 // §6 token-level divergences (mode B).
 enum class Divergence {

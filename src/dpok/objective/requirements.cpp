@@ -21,14 +21,14 @@ Requirements requirements(const ObjectiveConfig& config) {
         r.embeddings = EmbeddingNeed::kReferenceHidden;
         break;
       case EmbeddingSource::kPrecomputed:
+      case EmbeddingSource::kEncoder:  // the trainer fills the columns from the encoder
         r.embeddings = EmbeddingNeed::kDataset;
         break;
     }
   }
   if (config.penalty_enabled()) {
-    r.token_distributions = config.penalty_on == PenaltyOn::kBoth
-                                ? TokenNeed::kBoth
-                                : TokenNeed::kChosen;
+    r.token_distributions =
+        config.penalty_on == PenaltyOn::kBoth ? TokenNeed::kBoth : TokenNeed::kChosen;
   }
   return r;
 }

@@ -62,7 +62,10 @@ std::vector<schema::Field<TrainConfig>> run_rows() {
       field("precompute_ref_topk", &C::precompute_ref_topk,
             "also cache the reference's top-k next tokens for the token penalty"),
       path_field("ref_cache_dir", &C::ref_cache_dir,
-                 "reference cache directory; empty: <output_dir>/ref_cache"),
+                 "reference cache directory (also holds encoder embeddings); empty: "
+                 "<output_dir>/ref_cache"),
+      path_field("sentence_encoder", &C::sentence_encoder,
+                 "sentence-transformers directory for embedding_source = encoder"),
       field("max_consecutive_bad_steps", &C::max_consecutive_bad_steps,
             "non-finite updates in a row before the run stops"),
       field("logprob_chunk_rows", &C::logprob_chunk_rows,
@@ -205,6 +208,10 @@ void TrainConfig::validate() const {
                 static_cast<double>(max_consecutive_bad_steps), "> 0");
   require_value(logprob_chunk_rows >= 0, "logprob_chunk_rows",
                 static_cast<double>(logprob_chunk_rows), ">= 0 (0 = automatic)");
+  const bool encoder = objective.embedding_source == objective::EmbeddingSource::kEncoder;
+  require_value(!encoder || !sentence_encoder.empty(), "sentence_encoder", "''",
+                "a sentence-transformers directory when embedding_source = encoder (e.g. "
+                "models/all-minilm-l6-v2, fetched by scripts/fetch_models.sh)");
   objective.validate();
   data.validate();
   // objective.md §3, §6: whether the reference can be provided as configured (reference_plan.h).

@@ -82,6 +82,9 @@ struct TrainConfig {
   // penalty (objective.md §6) runs without the reference model in memory.
   bool precompute_ref_topk = false;
   std::string ref_cache_dir;  // cached reference log-probs; empty = <output_dir>/ref_cache
+  // embedding_source = encoder: a sentence-transformers directory (BERT family), e.g. the
+  // all-MiniLM-L6-v2 that scripts/fetch_models.sh puts in models/all-minilm-l6-v2.
+  std::string sentence_encoder;
   int64_t max_consecutive_bad_steps = 10;
   int64_t logprob_chunk_rows = 0;  // 0 = automatic (chunked log-prob rows per slice)
 

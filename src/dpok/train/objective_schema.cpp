@@ -66,7 +66,7 @@ const schema::Section<ObjectiveConfig>& objective_section() {
        schema::field("placement", &O::placement,
                      "logit: γ·m inside the loss's logit; additive: subtracted from the loss"),
        schema::field("embedding_source", &O::embedding_source,
-                     "policy / reference hidden states, or the data's precomputed columns"),
+                     "policy / reference hidden states, the data's precomputed columns, or the sentence_encoder"),
        schema::field("normalize_embeddings", &O::normalize, "L2-normalise the embeddings"),
        schema::field("hmk_entropy_weight", &O::hmk_entropy_weight,
                      "entropy regulariser of the HMK mixture weights (§5)"),

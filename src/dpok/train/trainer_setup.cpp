@@ -15,6 +15,7 @@
 #include "dpok/model/save.h"
 #include "dpok/objective/semantic.h"
 #include "dpok/train/checkpoint.h"
+#include "dpok/train/encoder_embeddings.h"
 #include "dpok/train/ref_cache.h"
 #include "dpok/train/ref_topk.h"
 #include "dpok/train/setup.h"
@@ -207,6 +208,24 @@ void warn_constant_semantic_term(const TrainerImpl& t) {
       name_of(t.config.objective.embedding_source), name_of(t.config.objective.kernel));
 }
 
+// embedding_source = encoder: both splits' embedding columns from the sentence encoder, computed
+// once and cached next to the reference log-probs (encoder_embeddings.h).
+void setup_encoder_embeddings(TrainerImpl& t) {
+  const fs::path encoder = t.config.sentence_encoder;
+  std::string sources;
+  for (auto* split : {&t.splits.train, &t.splits.eval}) {
+    const auto result = fill_encoder_embeddings(
+        *split, *t.tokenizer, encoder, reference_cache_dir(t), t.config.per_device_eval_batch_size);
+    const char* name = split == &t.splits.train ? "train" : "eval";
+    sources +=
+        fmt::format("{}{} {}", sources.empty() ? "" : ", ", name,
+                    result.from_cache        ? "cache"
+                    : split->records.empty() ? "empty"
+                                             : fmt::format("{} texts", result.texts_encoded));
+  }
+  std::cerr << fmt::format("encoder embeddings ({}): {}\n", encoder.string(), sources);
+}
+
 void setup_objective(TrainerImpl& t, const objective::ObjectiveConfig& objective_config) {
   int64_t dim = t.policy->config().hidden_size;
   const bool dataset_embeddings = t.needs.embeddings == objective::EmbeddingNeed::kDataset;
@@ -298,6 +317,9 @@ void setup_trainer(TrainerImpl& t) {
   const auto objective_config = to_objective_config(c, t.sft);
   t.needs = objective::requirements(objective_config);
   setup_models(t, t.resumed ? resume_dir : fs::path(c.model));
+  if (c.objective.embedding_source == objective::EmbeddingSource::kEncoder) {
+    setup_encoder_embeddings(t);
+  }
   setup_objective(t, objective_config);
 
   AdamWSettings settings{c.learning_rate, c.objective.kernel_learning_rate,
