@@ -13,12 +13,14 @@
 #include "dpok/model/loader.h"
 #include "dpok/select/validate.h"
 #include "dpok/text/tokenizer.h"
+#include "dpok/train/encoder_embeddings.h"
 
 namespace dpok::cli {
 namespace {
 
 struct SelectOptions {
-  std::string model, tokenizer, device = "cpu", fragment = "dpok_select.yaml", json;
+  std::string model, tokenizer, device = "cpu", fragment = "dpok_select.yaml", json,
+                                sentence_encoder, cache_dir;
   eval::RecordSource source;
   std::int64_t batch_size = 8;
   select::ValidationOptions validation;
@@ -33,7 +35,15 @@ int run_select(SelectOptions o) {
   // A bad --validate-config fails now, not after the metrics pass.
   if (v.candidates > 0) select::candidate_config(v, v.overrides);
   const auto tok = text::Tokenizer::load(resolve_tokenizer(o.model, o.tokenizer, "select"));
-  const auto records = eval::load_records(o.source, *tok);
+  auto records = eval::load_records(o.source, *tok);
+  if (!o.sentence_encoder.empty()) {
+    // The kernels are scored on the encoder's embeddings, and validation trains with them.
+    data::PreferenceDataset dataset{std::move(records), {}};
+    train::fill_encoder_embeddings(dataset, *tok, o.sentence_encoder, o.cache_dir);
+    records = std::move(dataset.records);
+    v.overrides.push_back("embedding_source=encoder");
+    v.overrides.push_back("sentence_encoder=" + o.sentence_encoder);
+  }
   model::LoadOptions load;
   load.device = parse_device(o.device);
   auto reference = model::load_model(o.model, load);
@@ -41,7 +51,8 @@ int run_select(SelectOptions o) {
   const auto s = select::select_for(reference, records, o.batch_size, tok->pad_id().value_or(-1),
                                     o.source.seed);
   std::cout << fmt::format("dpok select: {} records of {} with {} embeddings (L2-normalised)\n\n",
-                           records.size(), o.source.spec, o.model)
+                           records.size(), o.source.spec,
+                           o.sentence_encoder.empty() ? o.model : o.sentence_encoder)
             << select::format_selection(s);
   write_file_atomic(o.fragment, select::config_fragment(s));
   std::cout << "\nwrote config fragment " << o.fragment << "\n";
@@ -67,6 +78,11 @@ std::function<int()> setup_select(CLI::App& app) {
   add_device_option(app, o->device);
   app.add_option("--out", o->fragment, "config fragment to write")->capture_default_str();
   app.add_option("--json", o->json, "also write all metrics as JSON");
+  app.add_option(
+      "--sentence-encoder", o->sentence_encoder,
+      "score kernels on this sentence encoder's embeddings (embedding_source = encoder)");
+  app.add_option("--encoder-cache-dir", o->cache_dir,
+                 "cache the encoder embeddings here (default: no cache)");
   auto& v = o->validation;
   app.add_option("--validate", v.candidates, "train the K best candidates briefly and rank them")
       ->capture_default_str();

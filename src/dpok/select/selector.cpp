@@ -117,17 +117,43 @@ nlohmann::json kernel_json(const KernelScore& k) {
 
 }  // namespace
 
+namespace {
+
+// One embedding column of every record as [N, d].
+at::Tensor record_embeddings(std::span<const data::PreferenceRecord> records,
+                             std::vector<float> data::PreferenceRecord::*column) {
+  const auto dim = static_cast<int64_t>((records.front().*column).size());
+  auto out = at::empty({static_cast<int64_t>(records.size()), dim}, at::kFloat);
+  for (size_t i = 0; i < records.size(); ++i) {
+    out[static_cast<int64_t>(i)].copy_(at::tensor(records[i].*column));
+  }
+  return out;
+}
+
+}  // namespace
+
 Selection select_for(model::CausalLM& reference, std::span<const data::PreferenceRecord> records,
                      std::int64_t batch_size, std::int64_t pad_id, std::uint64_t seed) {
-  const auto scored = eval::score_pairs(reference, records, {batch_size, pad_id, true});
+  // The records' own embedding columns (precomputed, or a sentence encoder's) when they carry
+  // them, else embeddings pooled from the reference's hidden states.
+  at::Tensor prompt, chosen, rejected;
+  if (!records.empty() && !records.front().prompt_embedding.empty()) {
+    prompt = record_embeddings(records, &data::PreferenceRecord::prompt_embedding);
+    chosen = record_embeddings(records, &data::PreferenceRecord::chosen_embedding);
+    rejected = record_embeddings(records, &data::PreferenceRecord::rejected_embedding);
+  } else {
+    const auto scored = eval::score_pairs(reference, records, {batch_size, pad_id, true});
+    prompt = scored.prompt_embedding;
+    chosen = scored.chosen_embedding;
+    rejected = scored.rejected_embedding;
+  }
   Selection s;
   // objective.md §3: embeddings are L2-normalised by default; in fp64 so that margins that are
   // mathematically equal (or 0, for identical completions) stay equal (§0: fp64 metrics).
-  s.kernels =
-      score_kernels(default_kernel_candidates(scored.prompt_embedding.size(1)),
-                    objective::l2_normalize(scored.prompt_embedding.to(at::kDouble)),
-                    objective::l2_normalize(scored.chosen_embedding.to(at::kDouble)),
-                    objective::l2_normalize(scored.rejected_embedding.to(at::kDouble)), seed);
+  s.kernels = score_kernels(default_kernel_candidates(prompt.size(1)),
+                            objective::l2_normalize(prompt.to(at::kDouble)),
+                            objective::l2_normalize(chosen.to(at::kDouble)),
+                            objective::l2_normalize(rejected.to(at::kDouble)), seed);
   s.divergence = measure_divergence(reference, records, batch_size, pad_id);
   std::vector<KernelMetrics> metrics;
   for (const auto& k : s.kernels) metrics.push_back(k.metrics);

@@ -63,10 +63,11 @@ struct Selection {
   DivergenceRecommendation divergence_choice;
 };
 
-// The whole selection on `records` with the `reference` model: pooled embeddings
-// (eval::score_pairs), L2-normalised in fp64, scored by every default kernel candidate (`seed`
-// for the approximations); the divergence metrics; both recommendations. Throws ConfigError
-// from scoring (no records, batch_size < 1) and measure_divergence.
+// The whole selection on `records` with the `reference` model: the records' embedding columns when
+// they carry them (precomputed, or train::fill_encoder_embeddings'), else embeddings pooled from
+// the reference (eval::score_pairs); L2-normalised in fp64, scored by every default kernel
+// candidate (`seed` for the approximations); the divergence metrics; both recommendations. Throws
+// ConfigError from scoring (no records, batch_size < 1) and measure_divergence.
 Selection select_for(model::CausalLM& reference, std::span<const data::PreferenceRecord> records,
                      std::int64_t batch_size, std::int64_t pad_id, std::uint64_t seed);
 
