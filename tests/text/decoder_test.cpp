@@ -58,13 +58,30 @@ TEST(Decoder, MetaspaceStripReplaceFuse) {
   EXPECT_EQ(decode(seq, {"▁Hello", "▁", "<0xC3>", "<0xA9>"}), "Hello é");
 }
 
+TEST(Decoder, WordPiece) {
+  const nlohmann::json raw = {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", false}};
+  // A leading continuation keeps its prefix, as in tokenizers.
+  EXPECT_EQ(decode(raw, {"##uelo", "Ara", "##új", "##o", "No", "##guera"}),
+            "##uelo Araújo Noguera");
+  EXPECT_EQ(decode(raw, {"hello", ",", "world", "!"}), "hello , world !");
+  // cleanup works token by token: " ' " and " do not" span tokens and never match.
+  const nlohmann::json clean = {{"type", "WordPiece"}};
+  EXPECT_EQ(decode(clean, {"hello", ",", "world", "!", "do", "n't", "?", "it", "'", "s", "."}),
+            "hello, world! don't? it ' s.");
+  EXPECT_EQ(decode(clean, {"i", "'m", "we", "'ve", "they", "'re", "he", "'s"}),
+            "i'm we've they're he's");
+  EXPECT_EQ(decode({{"type", "WordPiece"}, {"prefix", "@@"}}, {"un", "@@able", "##x"}),
+            "unable ##x");
+}
+
 TEST(Decoder, MalformedAndUnsupported) {
-  EXPECT_THROW(decode({{"type", "WordPiece"}}, {}), UnsupportedError);
+  EXPECT_THROW(decode({{"type", "CTC"}}, {}), UnsupportedError);
   EXPECT_THROW(decode({{"type", "Strip"}, {"content", "ab"}, {"start", 1}, {"stop", 0}}, {}),
                FormatError);
   EXPECT_THROW(decode({{"type", "Strip"}, {"content", " "}, {"start", -1}, {"stop", 0}}, {}),
                FormatError);
   EXPECT_THROW(decode({{"type", "Sequence"}, {"decoders", "x"}}, {}), FormatError);
+  EXPECT_THROW(decode({{"type", "WordPiece"}, {"cleanup", 1}}, {}), FormatError);
 }
 
 }  // namespace

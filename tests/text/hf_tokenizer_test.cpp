@@ -1,6 +1,6 @@
 // HfTokenizer on small hand-made tokenizer.json files (SentencePiece-style BPE with byte
-// fallback, Metaspace, unk handling), malformed files (error text), and seeded fuzzing of the
-// loader and the encoder.
+// fallback, Metaspace, unk handling; BERT-style WordPiece), malformed files (error text), and
+// seeded fuzzing of the loader and the encoder.
 #include "dpok/text/hf_tokenizer.h"
 
 #include <gtest/gtest.h>
@@ -128,6 +128,64 @@ TEST(HfTokenizer, ConfigAddBosEos) {
   EXPECT_THROW(make(spm_style_spec(), &no_bos), ConfigError);
 }
 
+// BERT-style tokenizer.json (all-MiniLM-L6-v2's components, with a tiny vocabulary), including
+// the truncation and padding sections dpok ignores.
+nlohmann::json bert_style_spec() {
+  nlohmann::json added = nlohmann::json::array();
+  for (const char* content : {"[PAD]", "[UNK]", "[CLS]", "[SEP]"}) {
+    added.push_back(
+        {{"id", added.size()}, {"content", content}, {"special", true}, {"normalized", false}});
+  }
+  return {{"truncation", {{"max_length", 4}, {"strategy", "LongestFirst"}, {"stride", 0}}},
+          {"padding", {{"strategy", {{"Fixed", 16}}}, {"pad_id", 0}, {"pad_token", "[PAD]"}}},
+          {"added_tokens", added},
+          {"normalizer", {{"type", "BertNormalizer"}, {"strip_accents", nullptr}}},
+          {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+          {"model",
+           {{"type", "WordPiece"},
+            {"unk_token", "[UNK]"},
+            {"continuing_subword_prefix", "##"},
+            {"max_input_chars_per_word", 100},
+            {"vocab",
+             {{"[PAD]", 0},
+              {"[UNK]", 1},
+              {"[CLS]", 2},
+              {"[SEP]", 3},
+              {"hello", 4},
+              {"world", 5},
+              {",", 6},
+              {"!", 7},
+              {"cafe", 8},
+              {"##s", 9},
+              {"中", 10}}}}},
+          {"decoder", {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}}},
+          {"post_processor",
+           {{"type", "TemplateProcessing"},
+            {"single",
+             {{{"SpecialToken", {{"id", "[CLS]"}, {"type_id", 0}}}},
+              {{"Sequence", {{"id", "A"}, {"type_id", 0}}}},
+              {{"SpecialToken", {{"id", "[SEP]"}, {"type_id", 0}}}}}},
+            {"special_tokens",
+             {{"[CLS]", {{"id", "[CLS]"}, {"ids", {2}}, {"tokens", {"[CLS]"}}}},
+              {"[SEP]", {{"id", "[SEP]"}, {"ids", {3}}, {"tokens", {"[SEP]"}}}}}}}}};
+}
+
+TEST(HfTokenizer, BertStyleWordPiece) {
+  const HfTokenizer tok = make(bert_style_spec(), nullptr);
+  EXPECT_EQ(tok.bos_token(), "[CLS]");
+  EXPECT_EQ(tok.eos_token(), "[SEP]");
+  // Lowercased, accents stripped, the ideograph split off, punctuation isolated; no truncation
+  // to 4 ids and no padding to 16.
+  const Ids ids = tok.encode("Hello,  CAFÉS中! world");
+  EXPECT_EQ(ids, (Ids{2, 4, 6, 8, 9, 10, 7, 5, 3}));
+  EXPECT_EQ(tok.decode(ids), "[CLS] hello, cafes 中! world [SEP]");
+  EXPECT_EQ(tok.decode(ids, /*skip_special_tokens=*/true), "hello, cafes 中! world");
+  // A word with an unmatched rest is one [UNK]; special tokens match before normalization.
+  EXPECT_EQ(tok.encode("[CLS]hellox cafez", false), (Ids{2, 1, 1}));
+  // Without special parsing: "[", "cls", "]", "hello".
+  EXPECT_EQ(tok.encode("[CLS]hello", false, /*parse_special=*/false), (Ids{1, 1, 1, 4}));
+}
+
 // Runs `mutate` on a valid spec and expects `E` whose message contains `needle`.
 template <typename E>
 void expect_load_error(const std::function<void(nlohmann::json&)>& mutate,
@@ -139,13 +197,13 @@ void expect_load_error(const std::function<void(nlohmann::json&)>& mutate,
 
 TEST(HfTokenizer, MalformedFilesNameTheProblem) {
   expect_load_error<UnsupportedError>(
-      [](auto& s) { s["model"]["type"] = "WordPiece"; },
-      "tokenizer.json at /model: model type \"WordPiece\" is not supported");
+      [](auto& s) { s["model"]["type"] = "Unigram"; },
+      "tokenizer.json at /model: model type \"Unigram\" is not supported");
   expect_load_error<UnsupportedError>(
       [](auto& s) {
-        s["normalizer"] = {{"type", "BertNormalizer"}};
+        s["normalizer"] = {{"type", "Precompiled"}};
       },
-      "tokenizer.json at /normalizer: normalizer type \"BertNormalizer\"");
+      "tokenizer.json at /normalizer: normalizer type \"Precompiled\"");
   expect_load_error<UnsupportedError>(
       [](auto& s) {
         s["pre_tokenizer"] = {{"type", "Sequence"},
@@ -177,13 +235,14 @@ TEST(HfTokenizer, MalformedFilesNameTheProblem) {
   EXPECT_THROW(parse_json_text("{\"model\": ", "tokenizer.json"), FormatError);
 }
 
-// Seeded corruption of the file text: loading either works or throws a dpok::Error.
+// Seeded corruption of the file text (BPE and WordPiece files): loading either works or throws a
+// dpok::Error.
 TEST(HfTokenizerFuzz, CorruptedFilesNeverCrash) {
-  const std::string text = spm_style_spec().dump();
+  const std::string texts[] = {spm_style_spec().dump(), bert_style_spec().dump()};
   std::mt19937 rng(1234);
   int loaded = 0, rejected = 0;
-  for (int round = 0; round < 600; ++round) {
-    std::string corrupt = text;
+  for (int round = 0; round < 1200; ++round) {
+    std::string corrupt = texts[round % 2];
     const int edits = 1 + static_cast<int>(rng() % 4);
     for (int k = 0; k < edits && !corrupt.empty(); ++k) {
       const size_t at = rng() % corrupt.size();
@@ -217,19 +276,22 @@ TEST(HfTokenizerFuzz, CorruptedFilesNeverCrash) {
   EXPECT_GT(rejected, 0);
 }
 
-// Seeded structural corruption: random values replaced by values of other JSON types.
+// Seeded structural corruption (BPE and WordPiece files): random values replaced by values of
+// other JSON types.
 TEST(HfTokenizerFuzz, WrongTypesNeverCrash) {
-  const nlohmann::json base = spm_style_spec();
-  const nlohmann::json flat = base.flatten();
-  std::vector<std::string> keys;
-  for (const auto& [key, value] : flat.items()) keys.push_back(key);
+  const nlohmann::json flat[] = {spm_style_spec().flatten(), bert_style_spec().flatten()};
+  std::vector<std::string> keys[2];
+  for (int k = 0; k < 2; ++k) {
+    for (const auto& [key, value] : flat[k].items()) keys[k].push_back(key);
+  }
   const std::vector<nlohmann::json> replacements = {
       nullptr, 7, -3, "x", "", true, 2.5, nlohmann::json::array(), nlohmann::json::object(),
       {1, "a"}};
   std::mt19937 rng(99);
-  for (int round = 0; round < 400; ++round) {
-    nlohmann::json f = flat;
-    f[keys[rng() % keys.size()]] = replacements[rng() % replacements.size()];
+  for (int round = 0; round < 800; ++round) {
+    const int k = round % 2;
+    nlohmann::json f = flat[k];
+    f[keys[k][rng() % keys[k].size()]] = replacements[rng() % replacements.size()];
     nlohmann::json spec;
     try {
       spec = f.unflatten();

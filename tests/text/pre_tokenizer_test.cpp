@@ -92,12 +92,24 @@ TEST(PreTokenizer, DigitsWhitespacePunctuationSequence) {
   EXPECT_EQ(run(seq, "ab12 c"), (Strings{"ab", "1", "2", "c"}));
 }
 
+TEST(PreTokenizer, BertSplitsWhitespaceAndIsolatesPunctuation) {
+  const nlohmann::json bert = {{"type", "BertPreTokenizer"}};
+  EXPECT_EQ(run(bert, "Hey friend!     How are you?!?"),
+            (Strings{"Hey", "friend", "!", "How", "are", "you", "?", "!", "?"}));
+  // ASCII symbols count as punctuation; other symbols (€, So) do not; P* does.
+  EXPECT_EQ(run(bert, "a$b€c¿d\u3000e\u2014f"),
+            (Strings{"a", "$", "b€c", "¿", "d", "e", "\u2014", "f"}));
+  // Unicode 8.0's categories, as tokenizers has them: U+166D and U+111C9 were Po then.
+  EXPECT_EQ(run(bert, "x\u166dy\U000111c9z\u061dw"),
+            (Strings{"x", "\u166d", "y", "\U000111c9", "z\u061dw"}));
+}
+
 TEST(PreTokenizer, UnsupportedTypeNamed) {
   EXPECT_TRUE(::dpok::testing::throws_with<UnsupportedError>(
       [&] {
-        run({{"type", "BertPreTokenizer"}}, "x");
+        run({{"type", "UnicodeScripts"}}, "x");
       },
-      {"tokenizer.json at /pre_tokenizer: pre-tokenizer type \"BertPreTokenizer\""}));
+      {"tokenizer.json at /pre_tokenizer: pre-tokenizer type \"UnicodeScripts\""}));
 }
 
 }  // namespace

@@ -11,7 +11,8 @@
 
 namespace dpok::text {
 
-BpeModel::BpeModel(const nlohmann::json& spec, const JsonPath& path) {
+BpeModel::BpeModel(const nlohmann::json& spec, const JsonPath& path)
+    : TokenModel(Vocabulary(json_require(spec, "vocab", path), path.child("vocab"))) {
   if (const nlohmann::json* dropout = json_find(spec, "dropout", path)) {
     if (!dropout->is_number() || dropout->get<double>() != 0.0) {
       DPOK_THROW(UnsupportedError, "tokenizer", "{}: BPE dropout is not supported (it is random)",
@@ -23,15 +24,7 @@ BpeModel::BpeModel(const nlohmann::json& spec, const JsonPath& path) {
   fuse_unk_ = json_bool_or(spec, "fuse_unk", path, false);
   byte_fallback_ = json_bool_or(spec, "byte_fallback", path, false);
   ignore_merges_ = json_bool_or(spec, "ignore_merges", path, false);
-  load_vocab(json_require(spec, "vocab", path), path.child("vocab"));
-  if (const nlohmann::json* unk = json_find(spec, "unk_token", path)) {
-    const std::string token = json_string(*unk, path.child("unk_token"));
-    unk_id_ = token_to_id(token);
-    if (!unk_id_) {
-      DPOK_THROW(FormatError, "tokenizer", "{}: unk_token \"{}\" is not in the vocabulary",
-                 path.child("unk_token").where(), token);
-    }
-  }
+  if (json_find(spec, "unk_token", path)) unk_id_ = vocab_.require_id(spec, "unk_token", path);
   byte_fallback_complete_ = true;
   for (int b = 0; b < 256; ++b) {
     const auto id = token_to_id(fmt::format("<0x{:02X}>", b));
@@ -39,28 +32,6 @@ BpeModel::BpeModel(const nlohmann::json& spec, const JsonPath& path) {
     byte_fallback_complete_ = byte_fallback_complete_ && id.has_value();
   }
   load_merges(json_require(spec, "merges", path), path.child("merges"));
-}
-
-void BpeModel::load_vocab(const nlohmann::json& vocab, const JsonPath& path) {
-  if (!vocab.is_object()) {
-    DPOK_THROW(FormatError, "tokenizer", "{}: expected an object of token -> id, got {}",
-               path.where(), json_type_name(vocab));
-  }
-  vocab_.reserve(vocab.size());
-  for (const auto& [token, value] : vocab.items()) {
-    const int64_t id = json_int(value, path.child(token));
-    if (id < 0 || id > (int64_t{1} << 30)) {
-      DPOK_THROW(FormatError, "tokenizer", "{}: id {} out of range [0, 2^30]",
-                 path.child(token).where(), id);
-    }
-    vocab_.emplace(token, static_cast<int32_t>(id));
-    if (static_cast<size_t>(id) >= id_to_token_.size()) {
-      id_to_token_.resize(id + 1);
-      has_id_.resize(id + 1, false);
-    }
-    id_to_token_[id] = token;
-    has_id_[id] = true;
-  }
 }
 
 void BpeModel::load_merges(const nlohmann::json& merges, const JsonPath& path) {
@@ -107,17 +78,6 @@ void BpeModel::load_merges(const nlohmann::json& merges, const JsonPath& path) {
   }
 }
 
-std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
-  const auto it = vocab_.find(token);
-  if (it == vocab_.end()) return std::nullopt;
-  return it->second;
-}
-
-const std::string* BpeModel::id_to_token(int32_t id) const {
-  if (id < 0 || static_cast<size_t>(id) >= id_to_token_.size() || !has_id_[id]) return nullptr;
-  return &id_to_token_[id];
-}
-
 void BpeModel::initial_symbols(std::string_view word, std::vector<int32_t>& ids) const {
   // Pending unknown run: tokenizers emits one unk per unknown character, or one per run with
   // fuse_unk.
@@ -131,10 +91,10 @@ void BpeModel::initial_symbols(std::string_view word, std::vector<int32_t>& ids)
     if (begin != 0) symbol += continuing_subword_prefix_;
     symbol.append(word.substr(begin, pos - begin));
     if (pos == word.size()) symbol += end_of_word_suffix_;
-    if (const auto it = vocab_.find(symbol); it != vocab_.end()) {
+    if (const auto id = vocab_.id_of(symbol)) {
       if (pending_unk) ids.push_back(*unk_id_);
       pending_unk = false;
-      ids.push_back(it->second);
+      ids.push_back(*id);
       continue;
     }
     if (byte_fallback_) {
@@ -196,8 +156,8 @@ void BpeModel::merge(std::vector<int32_t>& ids) const {
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
   if (ignore_merges_) {
-    if (const auto it = vocab_.find(word); it != vocab_.end()) {
-      out.push_back(it->second);
+    if (const auto id = vocab_.id_of(word)) {
+      out.push_back(*id);
       return;
     }
   }

@@ -19,30 +19,18 @@
 #include <vector>
 
 #include "dpok/text/json_util.h"
+#include "dpok/text/token_model.h"
 
 namespace dpok::text {
 
-// Hash supporting heterogeneous lookup with std::string_view keys.
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
-using TokenMap = std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>>;
-
-class BpeModel {
+class BpeModel final : public TokenModel {
  public:
   // `spec` is tokenizer.json's "model" object (type "BPE"). Throws FormatError naming the JSON
   // path on malformed vocab/merges, UnsupportedError for dropout.
   BpeModel(const nlohmann::json& spec, const JsonPath& path);
 
   // Appends the ids of `word` (one pre-token, valid UTF-8) to `out`.
-  void encode_word(std::string_view word, std::vector<int32_t>& out) const;
-
-  std::optional<int32_t> token_to_id(std::string_view token) const;
-  // The token for `id`, or nullptr when the model has no such id.
-  const std::string* id_to_token(int32_t id) const;
-  // One past the largest id in the vocabulary.
-  int32_t id_limit() const { return static_cast<int32_t>(id_to_token_.size()); }
+  void encode_word(std::string_view word, std::vector<int32_t>& out) const override;
 
  private:
   struct Merge {
@@ -52,15 +40,11 @@ class BpeModel {
   static uint64_t pair_key(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
   }
-  void load_vocab(const nlohmann::json& vocab, const JsonPath& path);
   void load_merges(const nlohmann::json& merges, const JsonPath& path);
   // Splits a word into initial symbols (characters, with byte fallback / unk handling).
   void initial_symbols(std::string_view word, std::vector<int32_t>& ids) const;
   void merge(std::vector<int32_t>& ids) const;
 
-  TokenMap vocab_;
-  std::vector<std::string> id_to_token_;
-  std::vector<bool> has_id_;
   std::unordered_map<uint64_t, Merge> merges_;
   std::optional<int32_t> unk_id_;
   std::string continuing_subword_prefix_;

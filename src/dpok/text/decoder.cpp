@@ -1,12 +1,30 @@
 // Decoders (see decoder.h).
 #include "dpok/text/decoder.h"
 
+#include <string_view>
+#include <utility>
+
 #include "dpok/core/error.h"
 #include "dpok/text/regex.h"
 #include "dpok/text/utf8.h"
 
 namespace dpok::text {
 namespace {
+
+// Replaces the byte ranges `matches` (sorted, non-overlapping) of `text` with `content`.
+void replace_ranges(std::string& text, const std::vector<ByteRange>& matches,
+                    std::string_view content) {
+  if (matches.empty()) return;
+  std::string out;
+  size_t prev = 0;
+  for (const auto& [begin, end] : matches) {
+    out.append(text, prev, begin - prev);
+    out += content;
+    prev = end;
+  }
+  out.append(text, prev, std::string::npos);
+  text = std::move(out);
+}
 
 // Maps each character back to its byte (characters outside the table keep their own UTF-8
 // bytes for the whole token) and decodes the concatenation lossily, as tokenizers does.
@@ -145,16 +163,7 @@ class ReplaceDecoder final : public Decoder {
     for (std::string& token : tokens) {
       matches.clear();
       regex_ ? regex_->find_all(token, matches) : find_all_literal(token, literal_, matches);
-      if (matches.empty()) continue;
-      std::string out;
-      size_t prev = 0;
-      for (const auto& [begin, end] : matches) {
-        out.append(token, prev, begin - prev);
-        out += content_;
-        prev = end;
-      }
-      out.append(token, prev, std::string::npos);
-      token = std::move(out);
+      replace_ranges(token, matches, content_);
     }
   }
 
@@ -162,6 +171,47 @@ class ReplaceDecoder final : public Decoder {
   std::string literal_;
   std::unique_ptr<Regex> regex_;
   std::string content_;
+};
+
+// Words are joined with spaces and continuation pieces ("##ing") glued to the previous token.
+// cleanup undoes BERT's spacing around punctuation and contractions, token by token as
+// tokenizers does (so patterns spanning two tokens, like " do not", never match).
+class WordPieceDecoder final : public Decoder {
+ public:
+  WordPieceDecoder(std::string prefix, bool cleanup)
+      : prefix_(std::move(prefix)), cleanup_(cleanup) {}
+  void decode_chain(std::vector<std::string>& tokens) const override {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      std::string& token = tokens[i];
+      if (i != 0) {
+        if (token.starts_with(prefix_)) {
+          token.erase(0, prefix_.size());
+        } else {
+          token.insert(0, 1, ' ');
+        }
+      }
+      if (cleanup_) cleanup(token);
+    }
+  }
+
+ private:
+  // tokenizers' wordpiece::cleanup, applied in this order.
+  static constexpr std::pair<std::string_view, std::string_view> kCleanups[] = {
+      {" .", "."},   {" ?", "?"},     {" !", "!"},    {" ,", ","},
+      {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},  {" do not", " don't"},
+      {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+
+  static void cleanup(std::string& token) {
+    std::vector<ByteRange> matches;
+    for (const auto& [from, to] : kCleanups) {
+      matches.clear();
+      find_all_literal(token, from, matches);
+      replace_ranges(token, matches, to);
+    }
+  }
+
+  std::string prefix_;
+  bool cleanup_;
 };
 
 class SequenceDecoder final : public Decoder {
@@ -222,6 +272,10 @@ std::unique_ptr<Decoder> make_decoder(const nlohmann::json& spec, const JsonPath
       strip_first = json_string(*scheme, path.child("prepend_scheme")) != "never";
     }
     return std::make_unique<MetaspaceDecoder>(replacement, strip_first);
+  }
+  if (type == "WordPiece") {
+    return std::make_unique<WordPieceDecoder>(json_string_or(spec, "prefix", path, "##"),
+                                              json_bool_or(spec, "cleanup", path, true));
   }
   if (type == "Sequence") {
     const nlohmann::json& list = json_require(spec, "decoders", path);

@@ -1,9 +1,9 @@
-// tokenizer.json decoders: ByteLevel, Metaspace, ByteFallback, Fuse, Strip, Replace and
-// Sequence, each with Hugging Face tokenizers' decode_chain semantics (a list of token strings
-// in, a list of strings out; the final text is their concatenation).
+// tokenizer.json decoders: ByteLevel, Metaspace, ByteFallback, Fuse, Strip, Replace, WordPiece
+// and Sequence, each with Hugging Face tokenizers' decode_chain semantics (a list of token
+// strings in, a list of strings out; the final text is their concatenation).
 //
 // Does: turn vocabulary tokens back into text. Does not: look up ids (hf_tokenizer.h). Other
-// types (WordPiece, BPEDecoder, CTC) are refused with UnsupportedError naming the type.
+// types (BPEDecoder, CTC) are refused with UnsupportedError naming the type.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -11,14 +11,7 @@ namespace dpok::text {
 HfTokenizer::HfTokenizer(const nlohmann::json& spec, const std::string& file,
                          const nlohmann::json* config, const std::string& config_file) {
   const JsonPath root{file, ""};
-  const nlohmann::json& model = json_require(spec, "model", root);
-  const JsonPath model_path = root.child("model");
-  const std::string type = json_string_or(model, "type", model_path, "BPE");
-  if (type != "BPE") {
-    DPOK_THROW(UnsupportedError, "tokenizer", "{}: model type \"{}\" is not supported (only BPE)",
-               model_path.where(), type);
-  }
-  model_ = std::make_unique<BpeModel>(model, model_path);
+  model_ = make_token_model(json_require(spec, "model", root), root.child("model"));
   if (const nlohmann::json* n = json_find(spec, "normalizer", root))
     normalizer_ = make_normalizer(*n, root.child("normalizer"));
   if (const nlohmann::json* p = json_find(spec, "pre_tokenizer", root)) {

@@ -1,11 +1,14 @@
-// HfTokenizer: a Hugging Face tokenizer.json (model BPE) behind dpok::text::Tokenizer.
+// HfTokenizer: a Hugging Face tokenizer.json (model BPE or WordPiece) behind
+// dpok::text::Tokenizer.
 //
 // Pipeline, as in the tokenizers library: split out non-normalized added tokens; normalize the
-// rest; split out normalized added tokens; pre-tokenize; BPE each word; then the post-processor
-// (BOS/EOS) when add_special_tokens. tokenizer_config.json's add_bos_token / add_eos_token,
-// when present, replace the post-processor with [bos] $A [eos] as transformers'
-// update_post_processor() does (LlamaTokenizer(Fast)/GemmaTokenizer(Fast) default to BOS on).
-// Does not: WordPiece, Unigram or WordLevel models (UnsupportedError naming the type and file).
+// rest; split out normalized added tokens; pre-tokenize; run the model on each word; then the
+// post-processor (BOS/EOS, BERT's [CLS]/[SEP]) when add_special_tokens. tokenizer_config.json's
+// add_bos_token / add_eos_token, when present, replace the post-processor with [bos] $A [eos] as
+// transformers' update_post_processor() does (LlamaTokenizer(Fast)/GemmaTokenizer(Fast) default
+// to BOS on). The file's "truncation" and "padding" are ignored (dpok truncates and pads in the
+// data subsystem). Does not: Unigram or WordLevel models (UnsupportedError naming the type and
+// file).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,11 +18,11 @@
 #include <unordered_map>
 
 #include "dpok/text/added_tokens.h"
-#include "dpok/text/bpe_model.h"
 #include "dpok/text/decoder.h"
 #include "dpok/text/normalizer.h"
 #include "dpok/text/post_processor.h"
 #include "dpok/text/pre_tokenizer.h"
+#include "dpok/text/token_model.h"
 #include "dpok/text/tokenizer.h"
 
 namespace dpok::text {
@@ -49,7 +52,7 @@ class HfTokenizer final : public Tokenizer {
 
   std::unique_ptr<Normalizer> normalizer_;
   std::unique_ptr<PreTokenizer> pre_tokenizer_;
-  std::unique_ptr<BpeModel> model_;
+  std::unique_ptr<TokenModel> model_;
   std::unique_ptr<Decoder> decoder_;
   SingleTemplate post_;
   std::vector<AddedToken> added_;

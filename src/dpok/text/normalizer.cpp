@@ -99,6 +99,76 @@ class ReplaceNormalizer final : public Normalizer {
   std::string content_;
 };
 
+// tokenizers' is_chinese_char: the CJK Unified Ideographs block, its extensions A to E and the
+// compatibility ideographs, with the same bounds (the gap 0x2B820-0x2B91F included).
+bool is_cjk_ideograph(char32_t cp) {
+  return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+         (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
+         (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
+         (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+}
+
+// BERT's text cleanup, as tokenizers' BertNormalizer runs it: clean_text, handle_chinese_chars,
+// strip_accents, lowercase, in that order.
+class BertNormalizer final : public Normalizer {
+ public:
+  struct Options {
+    bool clean_text = true;
+    bool handle_chinese_chars = true;
+    bool strip_accents = true;
+    bool lowercase = true;
+  };
+  explicit BertNormalizer(Options options) : options_(options) {}
+  std::string normalize(std::string text) const override {
+    if (options_.clean_text || options_.handle_chinese_chars) text = clean(text);
+    if (options_.strip_accents) text = strip_accents(normalize_unicode(text, NormalForm::kNFD));
+    if (options_.lowercase) text = lowercase(text);
+    return text;
+  }
+
+ private:
+  // clean_text drops NUL, U+FFFD and the Cc/Cf/Co characters except \t \n \r (these count as
+  // whitespace), then turns whitespace into ' '; handle_chinese_chars puts spaces around
+  // ideographs so that the pre-tokenizer makes each one a word of its own.
+  std::string clean(std::string_view text) const {
+    std::string out;
+    out.reserve(text.size());
+    size_t pos = 0;
+    while (pos < text.size()) {
+      const size_t begin = pos;
+      const char32_t cp = next_code_point(text, pos);
+      if (options_.clean_text) {
+        const bool control = cp != '\t' && cp != '\n' && cp != '\r' && is_category_other(cp);
+        if (cp == 0 || cp == 0xFFFD || control) continue;
+        if (is_whitespace(cp)) {
+          out.push_back(' ');
+          continue;
+        }
+      }
+      if (options_.handle_chinese_chars && is_cjk_ideograph(cp)) {
+        out.push_back(' ');
+        out.append(text, begin, pos - begin);
+        out.push_back(' ');
+        continue;
+      }
+      out.append(text, begin, pos - begin);
+    }
+    return out;
+  }
+  static std::string strip_accents(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    size_t pos = 0;
+    while (pos < text.size()) {
+      const size_t begin = pos;
+      if (!is_nonspacing_mark(next_code_point(text, pos))) out.append(text, begin, pos - begin);
+    }
+    return out;
+  }
+
+  Options options_;
+};
+
 class SequenceNormalizer final : public Normalizer {
  public:
   explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps)
@@ -141,6 +211,15 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec, const Js
     const std::string regex = json_string(json_require(pattern, "Regex", pattern_path), regex_path);
     return std::make_unique<ReplaceNormalizer>(
         "", std::make_unique<Regex>(regex, regex_path.where()), std::move(content));
+  }
+  if (type == "BertNormalizer") {
+    BertNormalizer::Options options;
+    options.clean_text = json_bool_or(spec, "clean_text", path, true);
+    options.handle_chinese_chars = json_bool_or(spec, "handle_chinese_chars", path, true);
+    options.lowercase = json_bool_or(spec, "lowercase", path, true);
+    // null (the usual value) strips accents exactly when lowercasing, as BERT's uncased models do.
+    options.strip_accents = json_bool_or(spec, "strip_accents", path, options.lowercase);
+    return std::make_unique<BertNormalizer>(options);
   }
   if (type == "Sequence") {
     const nlohmann::json& list = json_require(spec, "normalizers", path);

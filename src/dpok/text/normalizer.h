@@ -1,10 +1,10 @@
-// tokenizer.json normalizers: NFC, NFD, NFKC, NFKD, Lowercase, Strip, Prepend, Replace and
-// Sequence, with Hugging Face tokenizers' semantics (applied to each piece of text left between
-// added tokens).
+// tokenizer.json normalizers: NFC, NFD, NFKC, NFKD, Lowercase, Strip, Prepend, Replace,
+// BertNormalizer and Sequence, with Hugging Face tokenizers' semantics (applied to each piece of
+// text left between added tokens).
 //
 // Does: build a normalizer from its JSON and apply it to valid UTF-8. Does not: track offsets
-// (dpok never needs them). Other types (BertNormalizer, Precompiled, StripAccents, Nmt, ...)
-// are refused with UnsupportedError naming the type and the file.
+// (dpok never needs them). Other types (Precompiled, StripAccents, Nmt, ...) are refused with
+// UnsupportedError naming the type and the file.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -109,6 +109,12 @@ class PatternSplit : public PreTokenizer {
   bool invert_;
 };
 
+// Splits every piece around each character satisfying `pred` (tokenizers' char-predicate split).
+std::unique_ptr<PreTokenizer> char_split(bool (*pred)(char32_t), SplitBehavior behavior) {
+  return std::make_unique<PatternSplit>(
+      [pred](std::string_view text) { return char_matches(text, pred); }, behavior, false);
+}
+
 class ByteLevelPreTokenizer final : public PreTokenizer {
  public:
   ByteLevelPreTokenizer(bool add_prefix_space, bool use_regex, const JsonPath& path)
@@ -298,15 +304,15 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& spec, con
         },
         SplitBehavior::kRemoved, true);
   }
-  if (type == "WhitespaceSplit") {
-    return std::make_unique<PatternSplit>(
-        [](std::string_view text) { return char_matches(text, is_whitespace); },
-        SplitBehavior::kRemoved, false);
-  }
+  if (type == "WhitespaceSplit") return char_split(is_whitespace, SplitBehavior::kRemoved);
   if (type == "Punctuation") {
-    return std::make_unique<PatternSplit>(
-        [](std::string_view text) { return char_matches(text, is_punctuation); },
-        parse_behavior(spec, path, SplitBehavior::kIsolated), false);
+    return char_split(is_punctuation, parse_behavior(spec, path, SplitBehavior::kIsolated));
+  }
+  if (type == "BertPreTokenizer") {
+    std::vector<std::unique_ptr<PreTokenizer>> steps;
+    steps.push_back(char_split(is_whitespace, SplitBehavior::kRemoved));
+    steps.push_back(char_split(is_punctuation, SplitBehavior::kIsolated));
+    return std::make_unique<SequencePreTokenizer>(std::move(steps));
   }
   if (type == "Sequence") {
     const nlohmann::json& list = json_require(spec, "pretokenizers", path);

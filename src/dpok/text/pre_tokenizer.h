@@ -1,10 +1,10 @@
 // tokenizer.json pre-tokenizers: ByteLevel, Split, Metaspace, Digits, Whitespace,
-// WhitespaceSplit, Punctuation and Sequence, with Hugging Face tokenizers' split behaviours
-// (Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous; invert).
+// WhitespaceSplit, Punctuation, BertPreTokenizer and Sequence, with Hugging Face tokenizers'
+// split behaviours (Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous; invert).
 //
 // Does: cut normalized text into the words the model encodes independently, and apply the
-// ByteLevel byte-to-character mapping. Does not: track offsets. Other types (BertPreTokenizer,
-// UnicodeScripts, CharDelimiterSplit, FixedLength) are refused with UnsupportedError.
+// ByteLevel byte-to-character mapping. Does not: track offsets. Other types (UnicodeScripts,
+// CharDelimiterSplit, FixedLength) are refused with UnsupportedError.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,7 @@
 // dpok::text::Tokenizer: text <-> token ids exactly as Hugging Face transformers does it, for
-// tokenizer.json files (BPE: GPT-2, Llama-3, Qwen2/3, Llama-2/Mistral/Gemma style) and
-// SentencePiece .model files, plus the tokenizer's chat template.
+// tokenizer.json files (BPE: GPT-2, Llama-3, Qwen2/3, Llama-2/Mistral/Gemma style; WordPiece:
+// BERT style, e.g. all-MiniLM-L6-v2) and SentencePiece .model files, plus the tokenizer's chat
+// template.
 //
 // Does: load a model directory / tokenizer.json / .model; encode (added and special tokens,
 // normalizer, pre-tokenizer, model, post-processor for BOS/EOS); decode; render the chat

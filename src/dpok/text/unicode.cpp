@@ -6,6 +6,10 @@
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 
+#include <algorithm>
+#include <array>
+#include <cstring>
+
 #include "dpok/core/error.h"
 #include "dpok/text/utf8.h"
 
@@ -41,6 +45,36 @@ const icu::Normalizer2& normalizer_for(NormalForm form) {
   return *normalizer;
 }
 
+// Code points whose general category in Unicode 8.0 differs from ICU's in a way the predicates
+// below see, found by comparing every code point with tokenizers.
+struct CategoryChange {
+  char32_t cp;
+  UCharCategory unicode8;
+};
+constexpr std::array<CategoryChange, 6> kUnicode8Categories = {{
+    {0x166D, U_OTHER_PUNCTUATION},       // So since 12.0
+    {0x1734, U_NON_SPACING_MARK},        // Mc since 14.0
+    {0x1885, U_OTHER_LETTER},            // Mn since 9.0
+    {0x1886, U_OTHER_LETTER},            // Mn since 9.0
+    {0xA9BD, U_COMBINING_SPACING_MARK},  // Mn since 12.0
+    {0x111C9, U_OTHER_PUNCTUATION},      // Mn since 11.0
+}};
+
+// The general category as of Unicode 8.0, the version of the unicode_categories crate's tables
+// that tokenizers classifies punctuation, controls and marks with: characters assigned later are
+// unassigned (Cn) there.
+int8_t unicode8_category(char32_t cp) {
+  const auto c = static_cast<UChar32>(cp);
+  UVersionInfo age;
+  u_charAge(c, age);
+  constexpr UVersionInfo kUnicode8 = {8, 0, 0, 0};
+  if (std::memcmp(age, kUnicode8, sizeof(UVersionInfo)) > 0) return U_UNASSIGNED;
+  const auto* change = std::find_if(kUnicode8Categories.begin(), kUnicode8Categories.end(),
+                                    [cp](const CategoryChange& x) { return x.cp == cp; });
+  return change != kUnicode8Categories.end() ? static_cast<int8_t>(change->unicode8)
+                                             : u_charType(c);
+}
+
 }  // namespace
 
 bool is_whitespace(char32_t cp) {
@@ -59,7 +93,16 @@ bool is_punctuation(char32_t cp) {
     return (cp >= 0x21 && cp <= 0x2F) || (cp >= 0x3A && cp <= 0x40) || (cp >= 0x5B && cp <= 0x60) ||
            (cp >= 0x7B && cp <= 0x7E);
   }
-  return u_ispunct(static_cast<UChar32>(cp));
+  return (U_MASK(unicode8_category(cp)) & U_GC_P_MASK) != 0;
+}
+
+bool is_category_other(char32_t cp) {
+  const int8_t type = unicode8_category(cp);
+  return type == U_CONTROL_CHAR || type == U_FORMAT_CHAR || type == U_PRIVATE_USE_CHAR;
+}
+
+bool is_nonspacing_mark(char32_t cp) {
+  return unicode8_category(cp) == U_NON_SPACING_MARK;
 }
 
 std::string lowercase(std::string_view text) {
