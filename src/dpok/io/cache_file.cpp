@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "dpok/core/error.h"
+#include "dpok/core/file_util.h"
 
 namespace dpok::io {
 namespace {
@@ -42,6 +43,17 @@ std::span<const std::byte> header_bytes(const Header& h) {
 }
 
 }  // namespace
+
+void write_cache_file(const std::filesystem::path& file, const CacheFormat& format,
+                      std::string_view key, std::string_view payload) {
+  std::error_code ec;
+  std::filesystem::create_directories(file.parent_path(), ec);
+  if (ec) {
+    DPOK_THROW(IoError, format.component, "cannot create {}: {}", file.parent_path().string(),
+               ec.message());
+  }
+  write_file_atomic(file, encode_cache_file(format, key, payload));
+}
 
 std::string encode_cache_file(const CacheFormat& format, std::string_view key,
                               std::string_view payload) {

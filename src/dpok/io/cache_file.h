@@ -40,6 +40,11 @@ struct CacheFormat {
 std::string encode_cache_file(const CacheFormat& format, std::string_view key,
                               std::string_view payload);
 
+// Writes header + payload to `file` atomically, creating its directory first. Throws IoError
+// (component format.component) naming the directory or file that cannot be written.
+void write_cache_file(const std::filesystem::path& file, const CacheFormat& format,
+                      std::string_view key, std::string_view payload);
+
 // The payload of a whole cache file held in memory (read or mapped), after checking the header
 // against `format` and `key` and the payload against its size and checksum. Throws FormatError
 // naming `file` and what disagrees.

@@ -135,12 +135,7 @@ EncoderEmbeddingResult fill_encoder_embeddings(data::PreferenceDataset& dataset,
       std::string payload(reinterpret_cast<const char*>(header), sizeof header);
       payload.append(reinterpret_cast<const char*>(table.data_ptr<float>()),
                      static_cast<size_t>(table.numel()) * sizeof(float));
-      std::error_code ec;
-      fs::create_directories(cache_dir, ec);
-      if (ec) {
-        DPOK_THROW(IoError, kComponent, "cannot create {}: {}", cache_dir.string(), ec.message());
-      }
-      write_file_atomic(file, io::encode_cache_file(kFormat, key, payload));
+      io::write_cache_file(file, kFormat, key, payload);
     }
   }
   const auto n = static_cast<int64_t>(records.size());

@@ -94,10 +94,7 @@ void store_reference_cache(const fs::path& cache_dir, const std::string& key,
   const uint64_t n = static_cast<uint64_t>(t.size(0));
   std::string payload(reinterpret_cast<const char*>(&n), 8);
   payload.append(reinterpret_cast<const char*>(t.data_ptr<float>()), t.numel() * sizeof(float));
-  std::error_code ec;
-  fs::create_directories(cache_dir, ec);
-  if (ec) DPOK_THROW(IoError, kComponent, "cannot create {}: {}", cache_dir.string(), ec.message());
-  write_file_atomic(cache_file(cache_dir, key), io::encode_cache_file(kFormat, key, payload));
+  io::write_cache_file(cache_file(cache_dir, key), kFormat, key, payload);
 }
 
 torch::Tensor dataset_reference_logps(const data::PreferenceDataset& dataset,
