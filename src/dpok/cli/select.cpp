@@ -54,7 +54,13 @@ int run_select(SelectOptions o) {
                            records.size(), o.source.spec,
                            o.sentence_encoder.empty() ? o.model : o.sentence_encoder)
             << select::format_selection(s);
-  write_file_atomic(o.fragment, select::config_fragment(s));
+  auto fragment = select::config_fragment(s);
+  if (!o.sentence_encoder.empty() && s.kernel.kernel != "none") {
+    // The kernel was scored on the encoder's embeddings: train it on them too.
+    fragment +=
+        fmt::format("embedding_source: encoder\nsentence_encoder: {}\n", o.sentence_encoder);
+  }
+  write_file_atomic(o.fragment, fragment);
   std::cout << "\nwrote config fragment " << o.fragment << "\n";
   if (!o.json.empty()) {
     auto json = select::to_json(s);
