@@ -237,7 +237,6 @@ def table(model_name, budget, cells, evaluation, select_name, n_train, n_eval):
     dpo_wall = cells["dpo"]["wall_s"]
     accuracy = {n: models[c["checkpoint"]]["rewards"]["accuracies"]["estimate"]
                 for n, c in cells.items()}
-    ranked = sorted(accuracy, key=lambda n: -accuracy[n])
     lines = [
         f"### {model_name}: {n_train} training pairs, {n_eval} held-out pairs, "
         f"max_length {budget['max_length']}",
@@ -249,16 +248,18 @@ def table(model_name, budget, cells, evaluation, select_name, n_train, n_eval):
         m = models[cell["checkpoint"]]
         diff = diffs.get(cell["checkpoint"])
         delta = interval(diff["reward_accuracy_difference"]) if diff else "—"
-        label = f"**{name}** (select)" if name == select_name else name
+        label = f"**{name}**" if name == select_name else name
         lines.append(
             f"| {label} | {interval(m['rewards']['accuracies'])} | {delta} "
             f"| {m['rewards']['margins']['estimate']:.4f} | {m['dbs']['score']:.3f} "
             f"| {m['htsr']['weighted_alpha']:.3f} | {cell['wall_s']:.0f} "
             f"| {cell['wall_s'] / dpo_wall:.2f} |")
-    rank = ranked.index(select_name) + 1
+    # Ties share a rank: 1 + the rows with a strictly higher accuracy.
+    rank = 1 + sum(1 for n in cells if accuracy[n] > accuracy[select_name])
+    tied = sum(1 for n in cells if accuracy[n] == accuracy[select_name]) - 1
     lines += ["", f"`dpok select` picked **{select_name}** "
               f"({json.dumps(cells[select_name]['overrides'])}): rank {rank} of {len(cells)} "
-              f"by held-out accuracy."]
+              f"by held-out accuracy" + (f", tied with {tied} other rows." if tied else ".")]
     significant = [n for n, c in cells.items()
                    if c["checkpoint"] in diffs
                    and (diffs[c["checkpoint"]]["reward_accuracy_difference"]["lower"] > 0
@@ -275,14 +276,14 @@ def main():
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--dpok", default="build/dpok")
     parser.add_argument("--out", default="runs/results")
+    parser.add_argument("--rows", default="",
+                        help="comma list of rows to run (default: all; dpo is always run)")
     args = parser.parse_args()
 
     root = Path(args.out) / args.size
     sections = []
     start = time.monotonic()
     names = [n.strip() for n in args.models.split(",") if n.strip()]
-    total_cells = len(names) * (len(rows()) + 1)
-    done_cells = 0
     for model_name in names:
         model, budget = MODELS[model_name], BUDGETS[args.size][model_name]
         out = root / model_name
@@ -290,19 +291,23 @@ def main():
         train_path, eval_path = prepare_data(out, budget)
         base = base_config(model, budget, train_path, out, args.device)
         grid = rows()
+        if args.rows:
+            wanted = {"dpo", *[r.strip() for r in args.rows.split(",")]}
+            unknown = wanted - set(grid) - {"select"}
+            if unknown:
+                sys.exit(f"unknown rows {sorted(unknown)}; rows are {list(grid)} and select")
+            grid = {n: o for n, o in grid.items() if n in wanted}
         select_overrides = select_row(args.dpok, model, budget, train_path, out, args.device)
         # Select's pick is a row of its own unless it coincides with one.
         select_name = next((n for n, o in grid.items()
                             if effective(o) == effective(select_overrides)), None)
-        if select_name is None:
+        if select_name is None or select_name not in grid:
             select_name = "select"
             grid["select"] = select_overrides
         cells = {}
-        for name, overrides in grid.items():
-            done_cells += 1
+        for index, (name, overrides) in enumerate(grid.items(), start=1):
             elapsed = time.monotonic() - start
-            log(f"cell {done_cells}/{total_cells} {model_name}/{name} "
-                f"(elapsed {elapsed / 60:.0f} min)")
+            log(f"{model_name}: cell {index}/{len(grid)} {name} (elapsed {elapsed / 60:.0f} min)")
             cells[name] = train_cell(args.dpok, name, overrides, base, out)
         evaluation = evaluate(args.dpok, model, budget, eval_path, cells, out, args.device)
         n_train = sum(1 for _ in open(train_path))
