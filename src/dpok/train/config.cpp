@@ -69,7 +69,11 @@ std::vector<schema::Field<TrainConfig>> run_rows() {
       field("max_consecutive_bad_steps", &C::max_consecutive_bad_steps,
             "non-finite updates in a row before the run stops"),
       field("logprob_chunk_rows", &C::logprob_chunk_rows,
-            "rows per chunked log-prob slice; 0: automatic")};
+            "rows per chunked log-prob slice; 0: automatic"),
+      field("ddp_timeout", &C::ddp_timeout,
+            "multi-process runs: seconds to wait for the other ranks before stopping"),
+      field("zero_stage", &C::zero_stage,
+            "multi-process runs: 1 shards the AdamW moments over the ranks (ZeRO-1); 0: off")};
 }
 
 const char* const kLengthKeys[] = {"max_length", "truncation_mode", "pad_to_multiple_of"};
@@ -206,6 +210,9 @@ void TrainConfig::validate() const {
   require_value(logging_steps > 0, "logging_steps", static_cast<double>(logging_steps), "> 0");
   require_value(max_consecutive_bad_steps > 0, "max_consecutive_bad_steps",
                 static_cast<double>(max_consecutive_bad_steps), "> 0");
+  require_value(ddp_timeout > 0, "ddp_timeout", static_cast<double>(ddp_timeout), "> 0 seconds");
+  require_value(zero_stage == 0 || zero_stage == 1, "zero_stage", static_cast<double>(zero_stage),
+                "0 or 1");
   require_value(logprob_chunk_rows >= 0, "logprob_chunk_rows",
                 static_cast<double>(logprob_chunk_rows), ">= 0 (0 = automatic)");
   const bool encoder = objective.embedding_source == objective::EmbeddingSource::kEncoder;

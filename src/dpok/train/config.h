@@ -87,6 +87,11 @@ struct TrainConfig {
   std::string sentence_encoder;
   int64_t max_consecutive_bad_steps = 10;
   int64_t logprob_chunk_rows = 0;  // 0 = automatic (chunked log-prob rows per slice)
+  // Multi-process runs (torchrun; train/data_parallel.h): seconds the rendezvous or a collective
+  // waits for the other ranks before the run stops naming them (TrainingArguments' ddp_timeout),
+  // and the ZeRO stage (0: every rank holds all AdamW moments; 1: each its share).
+  int64_t ddp_timeout = 1800;
+  int64_t zero_stage = 0;
 
   // What loading found worth one line each to the user (TRL keys dpok ignores, deprecated
   // values); not part of the configuration. Commands print them to stderr.

@@ -76,7 +76,7 @@ void Optimizer::step() {
     const auto& options = static_cast<const torch::optim::AdamWOptions&>(group.options());
     const auto [beta1, beta2] = options.betas();
     for (auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
+      if (!p.grad().defined() || not_owned_.count(p.unsafeGetTensorImpl()) > 0) continue;
       if (options.weight_decay() != 0) p.mul_(1 - options.lr() * options.weight_decay());
       auto& slot = states[p.unsafeGetTensorImpl()];
       if (!slot) {
@@ -107,6 +107,29 @@ void Optimizer::step() {
       }
     }
   }
+}
+
+void Optimizer::shard(const std::vector<int>& owners, int rank) {
+  const auto params = parameters();
+  DPOK_CHECK(owners.size() == params.size(), "{} owners for {} parameters", owners.size(),
+             params.size());
+  not_owned_.clear();
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (owners[i] == rank) continue;
+    not_owned_.insert(params[i].unsafeGetTensorImpl());
+    adamw_->state().erase(params[i].unsafeGetTensorImpl());
+  }
+}
+
+int64_t Optimizer::state_bytes() const {
+  int64_t bytes = 0;
+  for (const auto& [key, state] : adamw_->state()) {
+    const auto& s = static_cast<const torch::optim::AdamWParamState&>(*state);
+    for (const auto& m : {s.exp_avg(), s.exp_avg_sq(), s.max_exp_avg_sq()}) {
+      if (m.defined()) bytes += m.numel() * m.element_size();
+    }
+  }
+  return bytes;
 }
 
 std::vector<torch::Tensor> Optimizer::parameters() const {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -40,7 +41,14 @@ class Optimizer {
   // The current learning rate of the policy groups (logged as learning_rate).
   double learning_rate() const;
   void zero_grad();
+  // AdamW on the parameters this process owns (all, unless shard() was called).
   void step();
+
+  // ZeRO stage 1: `owners[i]` is the rank that owns parameters()[i]; from now on step() updates,
+  // and keeps moments for, only those of `rank`, and moments already held for others are dropped.
+  void shard(const std::vector<int>& owners, int rank);
+  // Bytes of AdamW moments this process holds (0 before the first step).
+  int64_t state_bytes() const;
 
   torch::optim::AdamW& adamw() { return *adamw_; }
   // Every parameter the optimizer updates, in group order.
@@ -52,6 +60,7 @@ class Optimizer {
  private:
   std::unique_ptr<torch::optim::AdamW> adamw_;
   std::vector<double> base_lrs_;
+  std::unordered_set<const void*> not_owned_;  // TensorImpls of parameters step() leaves alone
   int64_t counts_[3] = {0, 0, 0};
 };
 

@@ -236,14 +236,20 @@ StepResult run_step(TrainerImpl& t) {
   for (int64_t i = 0; i < accumulation; ++i) {
     auto batch = next_batch(t);
     auto out = batch_objective(t, batch, t.train_ref);
+    arm_gradient_sync(t, /*last=*/i == accumulation - 1);  // no communication while accumulating
     (out.loss / static_cast<double>(accumulation)).backward();
     micro.add(out.metrics);
     tokens += batch.attention_mask.sum().item<int64_t>();  // a CPU tensor: no device sync
     pairs += batch.num_pairs();
   }
-  // The one device → CPU copy of the step's metrics; a non-finite loss in any micro-batch makes
-  // the mean loss non-finite.
-  auto metrics = micro.mean();
+  finish_gradient_sync(t);  // gradients = the mean over ranks
+  // The one device → CPU copy of the step's metrics; a non-finite loss in any micro-batch (of any
+  // rank) makes the mean loss non-finite.
+  auto metrics = mean_over_ranks(t, micro.mean(), "all_reduce of the update's metrics");
+  std::vector<double> counts{static_cast<double>(tokens), static_cast<double>(pairs)};
+  sum_over_ranks(t, counts, "all_reduce of the update's token counts");
+  tokens = static_cast<int64_t>(counts[0]);
+  pairs = static_cast<int64_t>(counts[1]);
   const bool finite = std::isfinite(metrics.at("loss"));
   if (t.mixed_precision()) move_grads_to_master(t.compute->parameters(), t.policy->parameters());
   const double grad_norm =
@@ -256,6 +262,7 @@ StepResult run_step(TrainerImpl& t) {
   t.optimizer->set_lr_multiplier(
       lr_multiplier(t.schedule, t.global_step, t.total_steps, t.warmup_steps));
   t.optimizer->step();
+  exchange_updated_parameters(t);  // zero_stage 1: each rank updated its share
   if (t.mixed_precision()) copy_master_to_compute(t.policy->parameters(), t.compute->parameters());
   ++t.global_step;
   t.num_tokens += tokens;
@@ -295,14 +302,14 @@ void handle_bad_step(TrainerImpl& t) {
 
 void log_window(TrainerImpl& t, MetricAverager& window) {
   if (window.count() == 0) return;
-  t.log->write(t.global_step, window.mean());
+  if (t.log) t.log->write(t.global_step, window.mean());
   window.reset();
 }
 
 MetricMap evaluate_and_log(TrainerImpl& t, const char* title) {
   auto metrics = evaluate_split(t);
   if (metrics.empty()) return metrics;
-  t.log->write(t.global_step, metrics);
+  if (t.log) t.log->write(t.global_step, metrics);
   if (t.options.show_progress) {
     std::cerr << format_summary_table(fmt::format("{} (step {})", title, t.global_step), metrics);
   }
@@ -330,6 +337,7 @@ TrainResult Trainer::run() {
   MetricAverager window;
   bool saved_last = false;
   while (t.global_step < t.total_steps) {
+    t.dp.group->set_activity(fmt::format("update {}", t.global_step + 1));
     auto step = run_step(t);  // batch → log-probs → objective → backward → clip → step
     if (!step.applied) {
       handle_bad_step(t);
@@ -352,7 +360,9 @@ TrainResult Trainer::run() {
     }
     saved_last = c.save_steps > 0 && t.global_step % c.save_steps == 0;
     if (saved_last) result.last_checkpoint = write_trainer_checkpoint(t);
-    if (stop.requested() || t.global_step == t.options.stop_at_step) {
+    // torchrun delivers SIGTERM to every rank, not necessarily between the same two updates.
+    const bool signalled = any_rank(t, stop.requested(), "all_reduce of the stop signal");
+    if (signalled || t.global_step == t.options.stop_at_step) {
       result.interrupted = true;
       break;
     }

@@ -10,6 +10,7 @@
 #include "dpok/data/torch/batch_iterator.h"
 #include "dpok/objective/objective.h"
 #include "dpok/text/tokenizer.h"
+#include "dpok/train/data_parallel.h"
 #include "dpok/train/optim.h"
 #include "dpok/train/ref_topk.h"
 #include "dpok/train/reference_plan.h"
@@ -48,7 +49,8 @@ struct TrainerImpl {
   objective::Objective objective{nullptr};
   std::unique_ptr<Optimizer> optimizer;
   std::unique_ptr<data::BatchIterator> batches;
-  std::unique_ptr<MetricsLog> log;
+  std::unique_ptr<MetricsLog> log;  // rank 0 only
+  DataParallel dp;                  // the process group; a world of one without torchrun
 
   ScheduleType schedule = ScheduleType::kLinear;
   int64_t total_steps = 0, warmup_steps = 0, updates_per_epoch = 1;

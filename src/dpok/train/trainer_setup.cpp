@@ -279,7 +279,7 @@ void restore_checkpoint(TrainerImpl& t, const fs::path& dir) {
   } catch (const nlohmann::json::exception& e) {
     DPOK_THROW(FormatError, kComponent, "{}: {}", where, e.what());
   }
-  load_optimizer(t.optimizer->adamw(), dir / "optimizer.pt");
+  load_optimizer_state(t, dir);  // optimizer.pt, or this rank's ZeRO-1 shard
   if (fs::exists(dir / "objective.pt")) load_module(t.objective, dir / "objective.pt");
   // TR-DPO: the reference has moved towards the policy since step 0; resume from where it was.
   if (t.config.sync_ref_model && !t.reference.is_empty()) {
@@ -296,6 +296,7 @@ void setup_trainer(TrainerImpl& t) {
   t.device = parse_device(c.device);
   t.compute_dtype = parse_dtype(c.dtype);
   t.output_dir = c.output_dir;
+  setup_data_parallel(t);  // torchrun: join the other ranks; the device becomes cuda:LOCAL_RANK
   if (c.threads > 0) init_threads(static_cast<int>(c.threads));
   // The console header says whether the CPU's matrix kernels fit it (core/torch/cpu_check.h).
   if (t.device.is_cpu() && t.options.show_progress) std::cerr << describe(check_cpu_kernels());
@@ -329,13 +330,18 @@ void setup_trainer(TrainerImpl& t) {
   for (const auto& item : t.policy->named_parameters())
     named.emplace_back(item.key(), item.value());
   t.optimizer = std::make_unique<Optimizer>(named, t.objective->kernel_parameters(), settings);
+  // Batches of the global order, per_device_train_batch_size pairs from each rank.
+  const int world = t.dp.group->world_size();
   t.batches = std::make_unique<data::BatchIterator>(
-      t.splits.train, c.per_device_train_batch_size, static_cast<uint64_t>(c.seed),
+      t.splits.train, c.per_device_train_batch_size * world, static_cast<uint64_t>(c.seed),
       /*shuffle=*/true, c.group_by_length, t.pad_id, c.dataloader_drop_last,
       c.data.pad_to_multiple_of.value_or(0));
+  t.batches->set_shard(t.dp.group->rank(), world);
   setup_schedule(t);
+  setup_gradient_sync(t);
   if (t.resumed) restore_checkpoint(t, resume_dir);
 
+  if (!t.dp.is_main()) return;
   write_file_atomic(t.output_dir / "config.yaml", c.to_yaml_string());
   t.log = std::make_unique<MetricsLog>(t.output_dir / "metrics.jsonl", /*truncate=*/!t.resumed);
 }
@@ -351,7 +357,7 @@ fs::path write_trainer_checkpoint(TrainerImpl& t) {
   auto write = [&](const fs::path& tmp) {
     model::save_pretrained(t.policy, tmp);
     copy_tokenizer_files(t.tokenizer_dir, tmp);
-    save_optimizer(t.optimizer->adamw(), tmp / "optimizer.pt");
+    save_optimizer_state(t, tmp);  // optimizer.pt, or every rank's ZeRO-1 shard
     if (!t.objective->parameters().empty()) {
       torch::save(t.objective, (tmp / "objective.pt").string());
     }
@@ -363,7 +369,7 @@ fs::path write_trainer_checkpoint(TrainerImpl& t) {
     // Written last: its presence marks a complete checkpoint (list_checkpoints).
     write_trainer_state(tmp, state);
   };
-  return write_checkpoint(t.output_dir, t.global_step, write, t.config.save_total_limit);
+  return write_checkpoint_all_ranks(t, write);
 }
 
 }  // namespace dpok::train

@@ -34,7 +34,8 @@ constexpr const char* kEval = "dpok evaluates before and after training and ever
 constexpr const char* kSave = "dpok checkpoints every save_steps (0: at the end)";
 constexpr const char* kSpeed =
     "memory and speed options of transformers (checkpointing, compilation, Liger kernels)";
-constexpr const char* kOneDevice = "dpok trains on one device in one process";
+constexpr const char* kOneDevice =
+    "dpok's multi-process training is its own data parallelism on c10d (ddp_timeout, zero_stage)";
 constexpr const char* kAttention = "dpok has one attention implementation";
 constexpr const char* kLora = "LoRA settings, unused without PEFT";
 constexpr const char* kQuant = "quantisation settings, unused while load_in_4bit/8bit are false";
@@ -175,7 +176,6 @@ constexpr ExternalKey kKeys[] = {
     {"ddp_broadcast_buffers", Kind::kIgnore, kOneDevice},
     {"ddp_static_graph", Kind::kIgnore, kOneDevice},
     {"ddp_backend", Kind::kIgnore, kOneDevice},
-    {"ddp_timeout", Kind::kIgnore, kOneDevice},
     {"fsdp", Kind::kIgnore, kOneDevice},
     {"fsdp_config", Kind::kIgnore, kOneDevice},
     {"deepspeed", Kind::kIgnore, kOneDevice},

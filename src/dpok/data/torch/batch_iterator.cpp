@@ -53,11 +53,19 @@ std::vector<std::vector<int64_t>> BatchIterator::epoch_batches(int64_t epoch) co
   for (int64_t start = 0; start < n; start += batch_size_) {
     const int64_t end = std::min(n, start + batch_size_);
     if (drop_last_ && end - start < batch_size_) break;
+    if (end - start < shard_world_) break;
     batches.emplace_back(order.begin() + start, order.begin() + end);
   }
   // Grouped batches come out sorted by length; shuffling their order restores randomness.
   if (group_by_length_ && shuffle_) fisher_yates(batches, rng);
   return batches;
+}
+
+void BatchIterator::set_shard(int64_t rank, int64_t world) {
+  DPOK_CHECK(world >= 1 && rank >= 0 && rank < world, "shard {} of {}", rank, world);
+  shard_rank_ = rank;
+  shard_world_ = world;
+  batches_ = epoch_batches(epoch_);
 }
 
 std::optional<std::vector<int64_t>> BatchIterator::peek_indices() const {
@@ -72,7 +80,12 @@ std::optional<PreferenceBatch> BatchIterator::next() {
     batches_ = epoch_batches(epoch_);
     return std::nullopt;
   }
-  const auto& indices = batches_[position_++];
+  auto indices = batches_[position_++];
+  if (shard_world_ > 1) {
+    const auto n = static_cast<int64_t>(indices.size());
+    indices = std::vector<int64_t>(indices.begin() + shard_rank_ * n / shard_world_,
+                                   indices.begin() + (shard_rank_ + 1) * n / shard_world_);
+  }
   std::vector<const PreferenceRecord*> records;
   records.reserve(indices.size());
   for (const int64_t i : indices) records.push_back(&dataset_.records[i]);

@@ -34,6 +34,12 @@ class BatchIterator {
   // The next batch of this epoch, or nullopt at its end (the following call starts a new epoch).
   std::optional<PreferenceBatch> next();
 
+  // Data parallelism: every batch of the order above is a global micro-batch, of which this
+  // process collates only rank `rank`'s contiguous share, records [rank·n/world, (rank+1)·n/world),
+  // so the global sample order does not depend on the world size. A final batch with fewer than
+  // `world` records is left out (some rank would get none).
+  void set_shard(int64_t rank, int64_t world);
+
   // Dataset indices of the next batch without collating or advancing (nullopt at epoch end).
   std::optional<std::vector<int64_t>> peek_indices() const;
 
@@ -59,6 +65,7 @@ class BatchIterator {
   int64_t pad_id_;
   bool drop_last_;
   int64_t pad_to_multiple_of_;  // <= 1: no rounding (collate)
+  int64_t shard_rank_ = 0, shard_world_ = 1;
   int64_t epoch_ = 0, position_ = 0;
   std::vector<std::vector<int64_t>> batches_;  // the current epoch's order
 };

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Multi-process data-parallel training end to end on loopback (run by CTest as dist.ddp):
+#   tests/dist/ddp_test.sh path/to/dpok path/to/python3
+# stories260K on 64 HH-RLHF pairs, one thread per process:
+#   - 2 ranks x batch 4 (bare RANK/WORLD_SIZE/... variables) == 1 process x batch 8: parameters
+#     within 1e-6 and losses within 1e-5 after 3 updates, and the same held-out metrics;
+#   - zero_stage 1 through torchrun == plain data parallel (same tolerance);
+#   - zero_stage 1 stopped after 2 updates and resumed to 4 == 4 updates in one go, bit for bit;
+#   - SIGKILL of rank 1 mid-run: rank 0 exits non-zero within ddp_timeout, naming rank 1;
+#   - SIGTERM to one rank: all ranks checkpoint after the same update and exit 130.
+set -euo pipefail
+DPOK="$(realpath "$1")"
+PYTHON="$2"
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+ASSETS="$ROOT/assets"
+TORCHRUN="$(dirname "$PYTHON")/torchrun"
+if [[ ! -d "$ASSETS/models/stories260k" || ! -x "$PYTHON" ]]; then
+  if [[ "${CI:-}" == "true" ]]; then echo "missing assets or $PYTHON" >&2; exit 1; fi
+  echo "SKIP: assets or the project environment not found"; exit 0
+fi
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export OMP_NUM_THREADS=1 DPOK_THREADS=1
+failures=0
+check() {  # check NAME CONDITION-OUTPUT (empty = ok)
+  if [[ -z "$2" ]]; then echo "ok   $1"; else echo "FAIL $1: $2"; failures=$((failures + 1)); fi
+}
+
+"$PYTHON" - "$ASSETS/hh-rlhf/helpful-online-test.jsonl.gz" "$WORK/pairs.jsonl" <<'EOF'
+import gzip, sys
+with gzip.open(sys.argv[1], "rt") as src, open(sys.argv[2], "w") as out:
+    for i, line in enumerate(src):
+        if i == 64: break
+        out.write(line)
+EOF
+cat >"$WORK/base.yaml" <<EOF
+model: $ASSETS/models/stories260k/hf
+loss_type: sigmoid
+beta: 0.1
+max_length: 64
+truncation_mode: keep_end
+learning_rate: 0.0001
+lr_scheduler_type: constant
+max_grad_norm: 1.0
+per_device_eval_batch_size: 4
+logging_steps: 1
+save_steps: 0
+seed: 7
+threads: 1
+ddp_timeout: 20
+data:
+  train_files: [$WORK/pairs.jsonl]
+  eval_fraction: 0.25
+  cache: false
+EOF
+
+free_port() { "$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# run_ranks OUT_DIR ARGS...: two ranks through the bare environment variables; waits for both.
+run_ranks() {
+  local out="$1"; shift
+  local port; port=$(free_port)
+  local pids=()
+  for rank in 0 1; do
+    RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 \
+      MASTER_PORT=$port "$DPOK" train --config "$WORK/base.yaml" output_dir="$out" "$@" \
+      >"$out.rank$rank.log" 2>&1 &
+    pids+=($!); PIDS+=($!)
+  done
+  local status=0
+  for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+  return $status
+}
+
+# compare A B TOLERANCE: max |a - b| over every tensor of the final checkpoints (0 = bit-exact),
+# and of the per-update losses in metrics.jsonl.
+compare() {
+  "$PYTHON" - "$1" "$2" "$3" <<'EOF'
+import json, pathlib, sys
+from safetensors.numpy import load_file
+a, b, tol = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), float(sys.argv[3])
+def last(d): return max(d.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+ta, tb = load_file(last(a) / "model.safetensors"), load_file(last(b) / "model.safetensors")
+problems = []
+if ta.keys() != tb.keys(): problems.append("tensor names differ")
+worst = max(float(abs(ta[k].astype("float64") - tb[k]).max()) for k in ta)
+if worst > tol: problems.append(f"parameters differ by {worst:.3g} > {tol}")
+def losses(d):
+    rows = [json.loads(l) for l in open(d / "metrics.jsonl")]
+    return [r["loss"] for r in rows if "loss" in r], [r for r in rows if "eval_loss" in r]
+(la, ea), (lb, eb) = losses(a), losses(b)
+if len(la) != len(lb) or any(abs(x - y) > max(tol, 1e-5) * max(1, abs(x)) for x, y in zip(la, lb)):
+    problems.append(f"losses differ: {la} vs {lb}")
+for x, y in zip(ea, eb):
+    for k in ("eval_loss", "eval_rewards/accuracies", "eval_rewards/margins", "eval_num_pairs"):
+        if abs(x[k] - y[k]) > max(tol, 1e-5) * max(1, abs(x[k])):
+            problems.append(f"{k} differs: {x[k]} vs {y[k]}")
+print("; ".join(problems))
+EOF
+}
+
+# 1 process x batch 8 == 2 ranks x batch 4.
+"$DPOK" train --config "$WORK/base.yaml" output_dir="$WORK/single" per_device_train_batch_size=8 \
+  max_steps=3 >"$WORK/single.log" 2>&1 || { cat "$WORK/single.log"; exit 1; }
+run_ranks "$WORK/ddp" per_device_train_batch_size=4 max_steps=3 ||
+  { cat "$WORK/ddp.rank0.log" "$WORK/ddp.rank1.log"; exit 1; }
+check "2 ranks x 4 == 1 process x 8" "$(compare "$WORK/single" "$WORK/ddp" 1e-6)"
+check "only rank 0 writes metrics" "$([[ -s "$WORK/ddp/metrics.jsonl" ]] && grep -c . "$WORK/ddp/metrics.jsonl" | grep -qv '^0$' && echo || echo missing)"
+
+# ZeRO-1 through torchrun == plain data parallel.
+"$TORCHRUN" --nproc-per-node 2 --master-addr 127.0.0.1 --master-port "$(free_port)" --no-python \
+  "$DPOK" train --config "$WORK/base.yaml" output_dir="$WORK/zero" per_device_train_batch_size=4 \
+  max_steps=3 zero_stage=1 >"$WORK/zero.log" 2>&1 || { cat "$WORK/zero.log"; exit 1; }
+check "torchrun zero_stage 1 == plain data parallel" "$(compare "$WORK/ddp" "$WORK/zero" 1e-6)"
+check "zero_stage 1 writes a shard per rank" "$(ls "$WORK"/zero/checkpoint-3/optimizer-rank-{0,1}.pt "$WORK/zero/checkpoint-3/optimizer_shards.json" >/dev/null 2>&1 || echo missing)"
+
+# Resume at the same world size is bit-exact (a constant learning rate: max_steps may change).
+run_ranks "$WORK/straight" per_device_train_batch_size=4 max_steps=4 zero_stage=1 data.eval_fraction=0 ||
+  { cat "$WORK/straight.rank0.log"; exit 1; }
+run_ranks "$WORK/resumed" per_device_train_batch_size=4 max_steps=2 zero_stage=1 data.eval_fraction=0 ||
+  { cat "$WORK/resumed.rank0.log"; exit 1; }
+run_ranks "$WORK/resumed" per_device_train_batch_size=4 max_steps=4 zero_stage=1 data.eval_fraction=0 --resume ||
+  { cat "$WORK/resumed.rank0.log" "$WORK/resumed.rank1.log"; exit 1; }
+check "zero_stage 1 resume is bit-exact" "$(compare "$WORK/straight" "$WORK/resumed" 0)"
+
+# Fault injection: rank 1 is killed mid-run; rank 0 must stop within ddp_timeout naming it.
+port=$(free_port)
+for rank in 0 1; do
+  RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 \
+    MASTER_PORT=$port "$DPOK" train --config "$WORK/base.yaml" output_dir="$WORK/fault" \
+    per_device_train_batch_size=4 max_steps=100000 >"$WORK/fault.rank$rank.log" 2>&1 &
+  PIDS+=($!)
+done
+rank0=${PIDS[-2]} rank1=${PIDS[-1]}
+for _ in $(seq 600); do
+  [[ -s "$WORK/fault/metrics.jsonl" ]] && [[ $(grep -c '"loss"' "$WORK/fault/metrics.jsonl") -ge 2 ]] && break
+  sleep 0.1
+done
+kill -9 "$rank1" 2>/dev/null
+start=$SECONDS
+status=0
+wait "$rank0" || status=$?
+elapsed=$((SECONDS - start))
+check "rank 0 exits non-zero after rank 1 died" "$([[ $status -ne 0 ]] || echo "exit status 0")"
+check "rank 0 stops within ddp_timeout" "$([[ $elapsed -le 40 ]] || echo "took ${elapsed}s")"
+check "rank 0 names rank 1" "$(grep -q 'rank 1 did not answer' "$WORK/fault.rank0.log" || tail -n 3 "$WORK/fault.rank0.log")"
+grep -m1 'dpok: error' "$WORK/fault.rank0.log" || true
+
+# SIGTERM to one rank (torchrun sends it to all, not necessarily between the same updates): every
+# rank stops after the same update, one checkpoint is written, both exit as interrupted (130).
+port=$(free_port)
+for rank in 0 1; do
+  RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 \
+    MASTER_PORT=$port "$DPOK" train --config "$WORK/base.yaml" output_dir="$WORK/term" \
+    per_device_train_batch_size=4 max_steps=100000 >"$WORK/term.rank$rank.log" 2>&1 &
+  PIDS+=($!)
+done
+rank0=${PIDS[-2]} rank1=${PIDS[-1]}
+for _ in $(seq 600); do
+  [[ -s "$WORK/term/metrics.jsonl" ]] && [[ $(grep -c '"loss"' "$WORK/term/metrics.jsonl") -ge 2 ]] && break
+  sleep 0.1
+done
+kill -TERM "$rank1"
+status0=0 status1=0
+wait "$rank0" || status0=$?
+wait "$rank1" || status1=$?
+check "SIGTERM stops every rank with a checkpoint" "$([[ $status0 -eq 130 && $status1 -eq 130 ]] && ls -d "$WORK"/term/checkpoint-* >/dev/null 2>&1 || echo "exit $status0/$status1")"
+
+echo "$((9 - failures)) passed, $failures failed"
+[[ $failures -eq 0 ]]
