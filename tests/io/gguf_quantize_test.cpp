@@ -1,7 +1,8 @@
 // GGUF quantization, bit for bit against the gguf package's numpy quantizers
 // (tests/io/gguf_quantize_reference.py) on rows of every kind (Gaussian at scales from 1e-9 to
 // 3e5, zeros, constants, outliers, exact rounding ties, sign ties); float → half rounding checked
-// exhaustively; and the round trip dequantize(quantize(x)) within each format's error bound.
+// exhaustively; and the round trip dequantize(quantize(x)) within each format's error bound (the
+// only check of dpok's own Q4_K quantizer, which has no reference to match).
 #include "dpok/io/gguf_quantize.h"
 
 #include <bit>
@@ -23,7 +24,8 @@ namespace fs = std::filesystem;
 using ::dpok::testing::throws_with;
 
 const fs::path kTestDir = fs::path(__FILE__).parent_path();
-constexpr uint32_t kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ5_0 = 6, kQ5_1 = 7, kQ8_0 = 8, kQ4_K = 12;
+constexpr uint32_t kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ5_0 = 6, kQ5_1 = 7, kQ8_0 = 8, kQ4_K = 12,
+                   kQ6_K = 14;
 constexpr size_t kCols = 256;
 
 // Rows of every kind a weight matrix (or an adversary) may hold, kCols wide.
@@ -150,12 +152,24 @@ TEST(GgufQuantize, RoundTripErrorWithinBounds) {
   for (float& v : x) v = normal(rng);
   for (size_t i = 0; i < x.size(); i += 977) x[i] *= 40.0f;  // outliers
   const float half_eps = std::ldexp(1.0f, -11);
-  for (uint32_t type : {kQ4_0, kQ4_1, kQ5_0, kQ5_1, kQ8_0, kF16}) {
+  for (uint32_t type : {kQ4_0, kQ4_1, kQ5_0, kQ5_1, kQ8_0, kF16, kQ4_K}) {
     const std::vector<std::byte> blocks = quantized(type, x);
     std::vector<float> y(x.size());
     dequantize(type, blocks, y);
     double sq_err = 0, sq = 0;
+    float dmin = 0, d = 0;  // Q4_K: upper bounds of the super-block's scales
     for (size_t b = 0; b < x.size(); b += 32) {
+      if (type == kQ4_K && b % 256 == 0) {
+        float offset = 0, range = 0;
+        for (size_t i = b; i < b + 256; i += 32) {
+          float lo = 0, hi = 0;
+          for (size_t j = i; j < i + 32; ++j) lo = std::min(lo, x[j]), hi = std::max(hi, x[j]);
+          offset = std::max(offset, -lo);
+          range = std::max(range, hi - lo);
+        }
+        dmin = offset / 63 * 1.001f;
+        d = (range + dmin) / 15 / 63 * 1.001f;
+      }
       float amax = 0, min = x[b], max = x[b];
       for (size_t i = b; i < b + 32; ++i) {
         amax = std::max(amax, std::fabs(x[i]));
@@ -179,6 +193,9 @@ TEST(GgufQuantize, RoundTripErrorWithinBounds) {
         case kQ5_1:
           bound = (max - min) / 31 * (0.5f + 31 * half_eps) + std::fabs(min) * half_eps;
           break;
+        case kQ4_K:  // half a step of at most (range + dmin)/15 + d
+          bound = 0.5f * ((std::max(max, 0.0f) - std::min(min, 0.0f) + dmin) / 15 + d) * 1.001f;
+          break;
         default:
           bound = amax * half_eps;
       }
@@ -197,12 +214,34 @@ TEST(GgufQuantize, RoundTripErrorWithinBounds) {
   }
 }
 
+// Q4_K on the rows of test_matrix() whose scales fp16 holds: zeros stay zeros, constant, all
+// negative and outlier rows are covered without clipping (within half the largest step).
+TEST(GgufQuantize, Q4KCoversEveryRow) {
+  const std::vector<float> matrix = test_matrix();
+  const std::vector<std::byte> blocks = quantized(kQ4_K, matrix);
+  std::vector<float> y(matrix.size());
+  dequantize(kQ4_K, blocks, y);
+  for (size_t row = 0; row < matrix.size() / kCols; ++row) {
+    float lo = 0, hi = 0;
+    for (size_t i = row * kCols; i < (row + 1) * kCols; ++i) {
+      lo = std::min(lo, matrix[i]);
+      hi = std::max(hi, matrix[i]);
+    }
+    if (hi - lo > 1e5f || (hi - lo < 1e-4f && hi - lo > 0)) continue;  // beyond fp16's scales
+    const float step = (hi - lo - lo) / 15 * 1.01f + (-lo) / 63 / 15 + (hi - lo) / 15 / 63 * 2;
+    for (size_t i = row * kCols; i < (row + 1) * kCols; ++i) {
+      ASSERT_LE(std::fabs(matrix[i] - y[i]), 0.5f * step) << "row " << row << " element " << i;
+    }
+  }
+}
+
 TEST(GgufQuantize, UnsupportedTypesAreRefusedByName) {
   std::vector<float> in(256);
   std::vector<std::byte> out(144);
   EXPECT_TRUE(can_quantize(kQ8_0) && can_quantize(kF16));
-  EXPECT_FALSE(can_quantize(kQ4_K));
-  EXPECT_TRUE(throws_with<UnsupportedError>([&] { quantize(kQ4_K, in, out); }, {"Q4_K", "Q8_0"}));
+  EXPECT_TRUE(can_quantize(kQ4_K));
+  EXPECT_FALSE(can_quantize(kQ6_K));
+  EXPECT_TRUE(throws_with<UnsupportedError>([&] { quantize(kQ6_K, in, out); }, {"Q6_K", "Q4_K"}));
   EXPECT_TRUE(throws_with<UnsupportedError>([&] { quantized_nbytes(99, 256); }, {"type 99"}));
   EXPECT_THROW(quantized_nbytes(kQ4_0, 48), InternalError);  // not whole blocks
   EXPECT_THROW(quantize(kQ4_0, std::span(in).first(32), std::span(out).first(17)), InternalError);

@@ -10,6 +10,7 @@
 
 #include "dpok/core/error.h"
 #include "dpok/io/gguf.h"
+#include "dpok/io/gguf_quants.h"
 
 namespace dpok::io {
 namespace {
@@ -23,6 +24,7 @@ enum GgmlTypeId : uint32_t {
   kQ5_0 = 6,
   kQ5_1 = 7,
   kQ8_0 = 8,
+  kQ4_K = 12,
   kBF16 = 30,
 };
 
@@ -58,9 +60,9 @@ float signed_absmax(const float* x) {
   return x[at];
 }
 
-void min_max(const float* x, float& min, float& max) {
+void min_max_n(const float* x, int n, float& min, float& max) {
   min = max = x[0];
-  for (int i = 1; i < 32; ++i) {
+  for (int i = 1; i < n; ++i) {
     min = std::min(min, x[i]);
     max = std::max(max, x[i]);
   }
@@ -91,7 +93,7 @@ void encode_q4_0(const float* x, uint8_t* b) {
 // block_q4_1: d = (max − min)/15, m = min, q = trunc((x − min)·(1/d) + 0.5) clipped to 0..15.
 void encode_q4_1(const float* x, uint8_t* b) {
   float min = 0, max = 0;
-  min_max(x, min, max);
+  min_max_n(x, 32, min, max);
   const float d = (max - min) / 15.0f;
   const float id = reciprocal_or_zero(d);
   uint8_t q[32];
@@ -115,7 +117,7 @@ void encode_q5_0(const float* x, uint8_t* b) {
 // block_q5_1: as Q4_1 with d = (max − min)/31 and 0..31; bit 4 goes to qh.
 void encode_q5_1(const float* x, uint8_t* b) {
   float min = 0, max = 0;
-  min_max(x, min, max);
+  min_max_n(x, 32, min, max);
   const float d = (max - min) / 31.0f;
   const float id = reciprocal_or_zero(d);
   uint8_t q[32];
@@ -143,6 +145,65 @@ void encode_q8_0(const float* x, uint8_t* b) {
   const float id = reciprocal_or_zero(d);
   write_half(b, d);
   for (int i = 0; i < 32; ++i) b[2 + i] = static_cast<uint8_t>(to_int32(round_away(x[i] * id)));
+}
+
+// The smallest half at or above `value` (≥ 0): scales rounded up so that the codes cover the range.
+float half_at_least(float value) {
+  uint16_t bits = float_to_half(value);
+  if (half_to_float(bits) < value) ++bits;
+  return half_to_float(bits);
+}
+
+// block_q4_K, dpok's own quantizer (gguf has no reference for k-quants and llama.cpp's searches
+// for the scales; this one does not): each 32-element sub-block k gets the 6-bit min m_k =
+// ⌈−min(0, x)/dmin⌉ and the 6-bit scale sc_k = ⌈(max x + dmin·m_k)/15/d⌉, with d and dmin the
+// fp16 super-block scales rounded up, so [−dmin·m_k, 15·d·sc_k − dmin·m_k] covers the sub-block
+// and every element is within half a step (d·sc_k/2) of its value; q = round((x +
+// dmin·m_k)/(d·sc_k)).
+void encode_q4_k(const float* x, uint8_t* b) {
+  float mins[8], maxs[8], min_max = 0.0f;
+  for (int k = 0; k < 8; ++k) {
+    min_max_n(x + 32 * k, 32, mins[k], maxs[k]);
+    mins[k] = -std::min(0.0f, mins[k]);  // the offset subtracted, ≥ 0
+    min_max = std::max(min_max, mins[k]);
+  }
+  const float dmin = half_at_least(min_max / 63.0f);
+  int m[8], sc[8];
+  float needed[8], scale_max = 0.0f;
+  for (int k = 0; k < 8; ++k) {
+    m[k] = dmin > 0.0f ? std::min(63, static_cast<int>(std::ceil(mins[k] / dmin))) : 0;
+    needed[k] = (std::max(maxs[k], 0.0f) + dmin * static_cast<float>(m[k])) / 15.0f;
+    scale_max = std::max(scale_max, needed[k]);
+  }
+  const float d = half_at_least(scale_max / 63.0f);
+  for (int k = 0; k < 8; ++k) {
+    sc[k] = d > 0.0f ? std::min(63, static_cast<int>(std::ceil(needed[k] / d))) : 0;
+  }
+  write_half(b, d);
+  write_half(b + 2, dmin);
+  uint8_t* scales = b + 4;
+  std::memset(scales, 0, 12 + 128);
+  for (int k = 0; k < 8; ++k) {  // the inverse of gguf_quants.cpp's scale_min_k4
+    if (k < 4) {
+      scales[k] |= static_cast<uint8_t>(sc[k]);
+      scales[k + 4] |= static_cast<uint8_t>(m[k]);
+    } else {
+      scales[k + 4] = static_cast<uint8_t>((sc[k] & 0x0F) | ((m[k] & 0x0F) << 4));
+      scales[k - 4] |= static_cast<uint8_t>((sc[k] >> 4) << 6);
+      scales[k] |= static_cast<uint8_t>((m[k] >> 4) << 6);
+    }
+  }
+  uint8_t* qs = b + 16;
+  for (int k = 0; k < 8; ++k) {
+    const float dl = d * static_cast<float>(sc[k]);
+    const float ml = dmin * static_cast<float>(m[k]);
+    const float il = reciprocal_or_zero(dl);
+    for (int l = 0; l < 32; ++l) {
+      const float q = std::floor((x[32 * k + l] + ml) * il + 0.5f);
+      const int code = q >= 15.0f ? 15 : (q > 0.0f ? static_cast<int>(q) : 0);  // NaN: 0
+      qs[(k / 2) * 32 + l] |= static_cast<uint8_t>(code << (4 * (k % 2)));
+    }
+  }
 }
 
 void encode_f32(const float* x, uint8_t* b) {
@@ -181,6 +242,8 @@ BlockEncoder encoder_for(uint32_t ggml_type) {
       return encode_q5_1;
     case kQ8_0:
       return encode_q8_0;
+    case kQ4_K:
+      return encode_q4_k;
     default:
       return nullptr;
   }
@@ -223,7 +286,7 @@ uint16_t float_to_half(float value) {
 }
 
 std::string_view quantizable_type_names() {
-  return "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0";
+  return "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K";
 }
 
 bool can_quantize(uint32_t ggml_type) {

@@ -4,9 +4,11 @@
 // (this file is compiled without floating-point contraction), and the fp16 fields are rounded to
 // nearest even as numpy's astype(float16). The inverse is gguf_quants.h's dequantize().
 //
-// Supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0. The k-quants (Q4_K, Q6_K, ...) are
-// refused by name with UnsupportedError: gguf has no reference quantizer for them to match, but
-// blocks of those types read from a GGUF file can be dequantized as they are.
+// Supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (bit for bit as gguf), and Q4_K with
+// dpok's own simpler quantizer (gguf has no reference for k-quants to match; llama.cpp's searches
+// for better scales, so its blocks differ, but they decode the same way). Other k-quants and the
+// IQ* types are refused by name with UnsupportedError; blocks of those types read from a GGUF file
+// can still be dequantized as they are.
 //
 // Inputs are expected to be finite; for NaN or infinity the blocks are whatever the arithmetic
 // gives, as in the reference.
