@@ -2,7 +2,8 @@
 // gguf_quants' (in parallel, by row ranges); the quantized linear map equals x·dequant(W)ᵀ + b;
 // gradients of the input, the bias and a LoRA-like path on top equal the reference computed with
 // the dequantized weight as a constant, chunked or not; k-quant blocks as a GGUF file stores them
-// (SmolLM2's Q4_1/Q8_0 tensors when fetched); the refusals; memory and dequantization speed.
+// (SmolLM2's Q4_1/Q8_0 tensors when fetched); the refusals; memory, dequantization speed and
+// the time of a forward and backward against float32 (printed, not asserted).
 #include "dpok/model/quantized_linear.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -204,6 +205,32 @@ TEST(QuantizedLinear, DequantizationThroughput) {
     std::printf("%s 2048x2048 dequantize: %.1f ms, %.2f Gweights/s on %d threads\n",
                 std::string(io::ggml_type_name(type)).c_str(), seconds * 1e3,
                 2048.0 * 2048.0 / seconds / 1e9, at::get_num_threads());
+  }
+}
+
+// Forward + backward of one SmolLM2-shaped projection (576 → 1536) on 512 tokens, quantized
+// against float32 (no assertion: the figures are for the report).
+TEST(QuantizedLinear, StepTimeAgainstFloat32) {
+  const at::Tensor w = randn({1536, 576}, 18, 0.02);
+  const at::Tensor x0 = randn({512, 576}, 19);
+  auto time = [&](auto&& linear) {
+    double best = 1e9;
+    for (int rep = 0; rep < 3; ++rep) {
+      const at::Tensor x = x0.clone().requires_grad_(true);
+      const auto start = std::chrono::steady_clock::now();
+      linear(x).sum().backward();
+      best = std::min(
+          best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+    return best * 1e3;
+  };
+  const double fp32 = time([&](const at::Tensor& x) { return at::linear(x, w); });
+  for (uint32_t type : {kQ4_0, kQ4_1, kQ8_0}) {  // 576 is not whole Q4_K blocks of 256
+    const QuantizedWeight q = QuantizedWeight::quantize(w, type);
+    const double ms = time([&](const at::Tensor& x) { return quantized_linear(x, q); });
+    std::printf(
+        "%s forward+backward [512, 576] x [1536, 576]: %.2f ms (float32 %.2f ms) on %d threads\n",
+        std::string(io::ggml_type_name(type)).c_str(), ms, fp32, at::get_num_threads());
   }
 }
 
