@@ -227,7 +227,7 @@ TEST_F(RecipeTest, AlignmentHandbookRecipeLoads) {
   // One line lists what dpok ignores and why.
   ASSERT_EQ(cfg.notes.size(), 1u);
   for (const char* key : {"attn_implementation", "push_to_hub", "hub_model_id", "report_to",
-                          "run_name", "gradient_checkpointing", "log_level", "lora_r"}) {
+                          "run_name", "gradient_checkpointing", "log_level"}) {
     expect_contains(cfg.notes[0], key);
   }
   expect_contains(cfg.notes[0], "no hub upload: dpok runs offline");
@@ -249,13 +249,20 @@ TEST_F(RecipeTest, HubIdsAndMissingFeaturesAreErrors) {
   expect_contains(msg, "key 'dataset_name': 'HuggingFaceH4/ultrafeedback_binarized'");
   expect_contains(msg, "--repo-type dataset");
   expect_contains(msg, "data.train_files");
-  EXPECT_EQ(error_of(model + "use_peft: true\n"),
-            "[config] key 'use_peft': true asks for LoRA / PEFT training, which dpok does not "
+  EXPECT_EQ(error_of(model + "use_dora: true\n"),
+            "[config] key 'use_dora': true asks for DoRA adapters, which dpok does not "
             "support yet (set it to false / null, or remove it) (in <yaml>)");
   expect_contains(error_of(model + "load_in_4bit: true\n"), "key 'load_in_4bit'");
   expect_contains(error_of(model + "optim: rmsprop\n"), "key 'optim': 'rmsprop'");
   expect_contains(error_of(model + "model: other\n"), "keep one");
   EXPECT_NO_THROW(TrainConfig::from_yaml(YAML::Load(model + "use_peft: false\nlora_r: 8\n")));
+  // TRL's LoRA keys are dpok's own: read, not noted.
+  const auto lora = TrainConfig::from_yaml(YAML::Load(
+      model + "use_peft: true\nlora_r: 8\nlora_target_modules: all-linear\nuse_rslora: true\n"));
+  EXPECT_TRUE(lora.use_peft);
+  EXPECT_EQ(lora.lora_r, 8);
+  EXPECT_EQ(lora.lora_target_modules, std::vector<std::string>{"all-linear"});
+  EXPECT_TRUE(lora.notes.empty());
 }
 
 TEST(TrainConfig, ResolvedDumpRoundTrips) {

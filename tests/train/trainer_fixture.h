@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -102,6 +103,36 @@ class TrainerFixture : public ::testing::Test {
   }
 
   static fs::path pairs_file() { return data_dir_->path() / "pairs.jsonl"; }
+
+  // Trains the configuration `make(output_dir)` straight through in tmp_/a, and in tmp_/b stopped
+  // after 2 updates then resumed: the losses and every parameter must be bit-identical.
+  void expect_resume_is_bit_identical(
+      const std::function<TrainConfig(const fs::path&)>& make) const {
+    Trainer straight(make(tmp_ / "a"), quiet());
+    auto full = straight.run();
+    auto first_half = quiet();
+    first_half.stop_at_step = 2;
+    std::vector<double> losses;
+    {
+      Trainer t(make(tmp_ / "b"), first_half);
+      auto r = t.run();
+      EXPECT_TRUE(r.interrupted);
+      losses = r.losses;
+    }
+    auto resume = quiet();
+    resume.resume = "";
+    Trainer resumed(make(tmp_ / "b"), resume);
+    EXPECT_EQ(resumed.global_step(), 2);
+    auto rest = resumed.run();
+    losses.insert(losses.end(), rest.losses.begin(), rest.losses.end());
+    EXPECT_EQ(losses, full.losses);
+    auto a = straight.policy()->named_parameters();
+    auto b = resumed.policy()->named_parameters();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t k = 0; k < a.size(); ++k) {
+      EXPECT_TRUE(torch::equal(a[k].value(), b[k].value())) << a[k].key();
+    }
+  }
 
   dpok::testing::TempDir tmp_;
   inline static fs::path model_dir_, tokenizer_dir_;

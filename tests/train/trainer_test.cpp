@@ -46,31 +46,7 @@ TEST_F(TrainerTest, StepZeroLossIsLog2AndGammaZeroReproducesPlainDpo) {
 
 TEST_F(TrainerTest, ResumeIsBitIdentical) {
   REQUIRE_MODEL();
-  Trainer straight(config(tmp_ / "a"), quiet());
-  auto full = straight.run();
-
-  auto first_half = quiet();
-  first_half.stop_at_step = 2;
-  std::vector<double> losses;
-  {
-    Trainer t(config(tmp_ / "b"), first_half);
-    auto r = t.run();
-    EXPECT_TRUE(r.interrupted);
-    losses = r.losses;
-  }
-  auto resume = quiet();
-  resume.resume = "";
-  Trainer resumed(config(tmp_ / "b"), resume);
-  EXPECT_EQ(resumed.global_step(), 2);
-  auto rest = resumed.run();
-  losses.insert(losses.end(), rest.losses.begin(), rest.losses.end());
-  EXPECT_EQ(losses, full.losses);
-  auto a = straight.policy()->named_parameters();
-  auto b = resumed.policy()->named_parameters();
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t k = 0; k < a.size(); ++k) {
-    EXPECT_TRUE(torch::equal(a[k].value(), b[k].value())) << a[k].key();
-  }
+  expect_resume_is_bit_identical([&](const fs::path& out) { return config(out); });
 }
 
 TEST_F(TrainerTest, SavedModelHasTransformersLayoutAndSameLogits) {

@@ -4,6 +4,8 @@
 // where a single *.model SentencePiece file is also accepted; a .gguf file carries its own).
 // Without a tokenizer the new ids are printed. --chat sends the prompt as one user message
 // through the tokenizer's chat template (with the generation prompt) and prints only the reply.
+// A LoRA adapter (PEFT format) runs on top of MODEL with --adapter DIR, or MODEL is the adapter
+// directory itself (its base_model_name_or_path is loaded under it).
 #include <iostream>
 #include <sstream>
 
@@ -11,6 +13,7 @@
 #include "dpok/cli/options.h"
 #include "dpok/core/error.h"
 #include "dpok/core/torch/runtime.h"
+#include "dpok/model/adapter.h"
 #include "dpok/model/generate.h"
 #include "dpok/model/loader.h"
 #include "dpok/text/tokenizer.h"
@@ -20,7 +23,7 @@ namespace dpok::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model, prompt, prompt_ids, tokenizer, dtype = "fp32", device = "cpu";
+  std::string model, adapter, prompt, prompt_ids, tokenizer, dtype = "fp32", device = "cpu";
   model::GenerationOptions options;
   bool print_ids = false, chat = false;
 };
@@ -51,8 +54,10 @@ int run_generate(const GenerateArgs& a) {
   if (a.prompt.empty() == a.prompt_ids.empty()) {
     DPOK_THROW(ConfigError, "generate", "give exactly one of --prompt and --prompt-ids");
   }
-  // Optional here: without a tokenizer the new ids are printed.
-  const auto tokenizer_path = text::find_tokenizer(a.model, a.tokenizer);
+  // Optional here: without a tokenizer the new ids are printed. An adapter's own tokenizer wins.
+  auto tokenizer_path =
+      a.adapter.empty() ? std::filesystem::path() : text::find_tokenizer(a.adapter, a.tokenizer);
+  if (tokenizer_path.empty()) tokenizer_path = text::find_tokenizer(a.model, a.tokenizer);
   std::unique_ptr<text::Tokenizer> tokenizer;
   if (!tokenizer_path.empty()) tokenizer = text::Tokenizer::load(tokenizer_path);
   std::vector<int64_t> prompt;
@@ -78,8 +83,9 @@ int run_generate(const GenerateArgs& a) {
   } else {
     prompt = parse_ids(a.prompt_ids);
   }
-  auto lm =
-      model::load_model(a.model, {.dtype = parse_dtype(a.dtype), .device = parse_device(a.device)});
+  const model::LoadOptions load{.dtype = parse_dtype(a.dtype), .device = parse_device(a.device)};
+  auto lm = a.adapter.empty() ? model::load_model(a.model, load)
+                              : model::load_adapter_model(a.adapter, load, a.model);
   const auto new_ids = model::generate(lm, prompt, a.options);
   if (tokenizer) {
     std::vector<int32_t> all(a.chat ? prompt.end() : prompt.begin(), prompt.end());
@@ -93,7 +99,11 @@ int run_generate(const GenerateArgs& a) {
 std::function<int()> setup_generate(CLI::App& app) {
   app.description("Continue a prompt with a KV-cached greedy or sampled decoder");
   auto a = std::make_shared<GenerateArgs>();
-  app.add_option("model", a->model, "model directory, .gguf or llama2.c .bin")->required();
+  app.add_option("model", a->model,
+                 "model directory, .gguf or llama2.c .bin (a LoRA adapter directory: its base "
+                 "with the adapter)")
+      ->required();
+  app.add_option("--adapter", a->adapter, "LoRA adapter directory (PEFT format) on top of MODEL");
   app.add_option("--prompt", a->prompt, "prompt text (needs a tokenizer)");
   app.add_option("--prompt-ids", a->prompt_ids, "prompt token ids, space-separated");
   add_tokenizer_option(app, a->tokenizer);

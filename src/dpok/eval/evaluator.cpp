@@ -13,6 +13,7 @@
 #include "dpok/data/dataset.h"
 #include "dpok/data/json_stream.h"
 #include "dpok/data/torch/batch.h"
+#include "dpok/model/adapter.h"
 #include "dpok/model/scoring.h"
 #include "dpok/objective/semantic.h"
 #include "dpok/text/tokenizer.h"
@@ -132,7 +133,11 @@ std::vector<data::PreferenceRecord> load_records(const RecordSource& source,
 
 std::string default_reference(const std::string& model_dir) {
   const auto file = std::filesystem::path(model_dir) / "dpok_config.yaml";
-  if (!std::filesystem::exists(file)) return "";
+  if (!std::filesystem::exists(file)) {
+    // A LoRA adapter from elsewhere (PEFT): its base, which is the adapter switched off.
+    const bool adapter = model::is_adapter_dir(model_dir);
+    return adapter ? model::read_adapter_config(model_dir).base_model_name_or_path : "";
+  }
   // Two keys of a file `dpok train` wrote (paths already expanded), read without the trainer's
   // configuration loader so that eval does not depend on train.
   YAML::Node root;

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "dpok/data/config.h"
-#include "dpok/data/torch/batch.h"
 #include "dpok/data/record.h"
+#include "dpok/data/torch/batch.h"
 #include "dpok/model/causal_lm.h"
 
 namespace dpok::text {
@@ -68,9 +68,9 @@ namespace dpok::eval {
 
 // Where `dpok eval` / `dpok select` read their preference records from.
 struct RecordSource {
-  std::string spec;               // file, glob, or comma-separated list of them
-  double eval_fraction = 0.0;     // > 0: use the seeded held-out split, as training does
-  std::uint64_t seed = 42;        // split and sampling seed (the trainer's default seed)
+  std::string spec;            // file, glob, or comma-separated list of them
+  double eval_fraction = 0.0;  // > 0: use the seeded held-out split, as training does
+  std::uint64_t seed = 42;     // split and sampling seed (the trainer's default seed)
   // Truncation and bad-record handling are the data section's defaults (data::DataConfig), the
   // ones `dpok train` and `dpok data stats` use.
   std::int64_t max_length = data::DataConfig{}.max_length;
@@ -84,7 +84,8 @@ std::vector<data::PreferenceRecord> load_records(const RecordSource& source,
                                                  const text::Tokenizer& tokenizer);
 
 // The reference of a checkpoint written by `dpok train`: its dpok_config.yaml's ref_model, else
-// its model (the policy's starting weights). Empty when `model_dir` holds no dpok_config.yaml.
+// its model (the policy's starting weights); for a LoRA adapter without one, its
+// base_model_name_or_path (the base: the adapter switched off). Empty otherwise.
 std::string default_reference(const std::string& model_dir);
 
 }  // namespace dpok::eval

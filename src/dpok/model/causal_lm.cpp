@@ -11,16 +11,6 @@ namespace {
 
 constexpr const char* kComponent = "model";
 
-// A parameter-only child module, so a bare weight gets a Hugging Face name like
-// "embed_tokens.weight" without an Embedding/Linear module's random initialisation.
-at::Tensor register_weight(torch::nn::Module& parent, const std::string& child,
-                           std::vector<int64_t> shape, const at::TensorOptions& options,
-                           std::shared_ptr<torch::nn::Module>* holder = nullptr) {
-  auto module = parent.register_module(child, std::make_shared<torch::nn::Module>(child));
-  if (holder != nullptr) *holder = module;
-  return module->register_parameter("weight", at::empty(shape, options));
-}
-
 }  // namespace
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& config, const at::TensorOptions& options) {
@@ -125,7 +115,7 @@ at::Tensor CausalLMImpl::forward_hidden(const at::Tensor& input_ids,
   auto ids = input_ids.to(opts.device());
   auto bias = make_attention_bias(attention_mask, t, /*past=*/0, opts);
   auto positions = at::arange(t, opts.dtype(at::kLong));
-  return run_layers(at::embedding(model->embed_tokens, ids), positions, bias, nullptr);
+  return run_layers(at::embedding(embedding_weight(), ids), positions, bias, nullptr);
 }
 
 CausalLMImpl::Output CausalLMImpl::forward(const at::Tensor& input_ids,
@@ -144,7 +134,7 @@ at::Tensor CausalLMImpl::forward_cached(const at::Tensor& input_ids, KVCache& ca
   const auto t = input_ids.size(1), past = cache.length();
   auto bias = make_attention_bias(at::Tensor(), t, past, opts);
   auto positions = at::arange(past, past + t, opts.dtype(at::kLong));
-  auto hidden = run_layers(at::embedding(model->embed_tokens, input_ids.to(opts.device())),
+  auto hidden = run_layers(at::embedding(embedding_weight(), input_ids.to(opts.device())),
                            positions, bias, &cache);
   cache.advance(t);
   return hidden;
@@ -155,7 +145,30 @@ at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) const {
 }
 
 at::Tensor CausalLMImpl::lm_head_weight() const {
+  if (lm_head_copy.defined() && adapters_->enabled) return lm_head_copy;
   return config_.tie_word_embeddings ? model->embed_tokens : lm_head;
+}
+
+at::Tensor CausalLMImpl::embedding_weight() const {
+  if (embed_tokens_copy.defined() && adapters_->enabled) return embed_tokens_copy;
+  return model->embed_tokens;
+}
+
+void CausalLMImpl::add_trained_copy(const std::string& name) {
+  if (name != "lm_head" && name != "embed_tokens") {
+    DPOK_THROW(ConfigError, kComponent,
+               "modules_to_save: '{}' is not a module dpok can train a copy of (lm_head, "
+               "embed_tokens)",
+               name);
+  }
+  if (!copies_) copies_ = register_module("modules_to_save", std::make_shared<Module>());
+  has_adapters_ = true;
+  at::NoGradGuard no_grad;
+  const bool head = name == "lm_head";
+  const auto source =
+      head ? (config_.tie_word_embeddings ? model->embed_tokens : lm_head) : model->embed_tokens;
+  auto copy = copies_->register_parameter(name, source.detach().clone());
+  (head ? lm_head_copy : embed_tokens_copy) = copy;
 }
 
 KVCache CausalLMImpl::make_cache(int64_t batch, int64_t capacity) const {

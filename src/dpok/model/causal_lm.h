@@ -74,8 +74,12 @@ class CausalLMImpl : public torch::nn::Module {
   // hidden [..., H] → logits [..., V] fp32 (lm_head in the model's dtype, then upcast).
   at::Tensor logits(const at::Tensor& hidden) const;
 
-  // [V, H]; the embedding matrix when the embeddings are tied.
+  // [V, H]; the embedding matrix when the embeddings are tied. With adapters on, PEFT's trained
+  // copy (modules_to_save) when the model has one.
   at::Tensor lm_head_weight() const;
+  // [V, H] the input embeddings forwards use: the trained copy while adapters are on and the
+  // model has one, else model->embed_tokens.
+  at::Tensor embedding_weight() const;
   const ModelConfig& config() const { return config_; }
   // The dtype and device of the parameters.
   at::TensorOptions options() const { return model->embed_tokens.options(); }
@@ -86,8 +90,24 @@ class CausalLMImpl : public torch::nn::Module {
   // Re-initialises every parameter as transformers does (std = 0.02), from `seed`.
   void init_weights(uint64_t seed = 0, double std = 0.02);
 
+  // LoRA (lora.h attaches adapters to projections and makes these copies). The switch is shared
+  // with every adapter; off, the model computes exactly the frozen base model.
+  bool has_adapters() const { return has_adapters_; }
+  bool adapters_enabled() const { return adapters_->enabled; }
+  void set_adapters_enabled(bool enabled) { adapters_->enabled = enabled; }
+  // Marks the model as carrying adapters and returns the switch they share.
+  std::shared_ptr<const AdapterSwitch> attach_adapter() {
+    has_adapters_ = true;
+    return adapters_;
+  }
+  // PEFT's modules_to_save: a trainable copy of "lm_head" or "embed_tokens" (of the tied
+  // embedding matrix for a tied lm_head, as PEFT copies it), registered as
+  // "modules_to_save.<name>". Throws ConfigError for another name.
+  void add_trained_copy(const std::string& name);
+
   Decoder model{nullptr};
   at::Tensor lm_head;  // registered as "lm_head.weight"; undefined when tied
+  at::Tensor lm_head_copy, embed_tokens_copy;  // modules_to_save; undefined when absent
 
  private:
   at::Tensor run_layers(at::Tensor x, const at::Tensor& positions, const AttentionBias& bias,
@@ -96,7 +116,26 @@ class CausalLMImpl : public torch::nn::Module {
 
   ModelConfig config_;
   RotaryEmbedding rope_;
-  std::shared_ptr<torch::nn::Module> lm_head_module_;
+  std::shared_ptr<torch::nn::Module> lm_head_module_, copies_;
+  std::shared_ptr<AdapterSwitch> adapters_ = std::make_shared<AdapterSwitch>();
+  bool has_adapters_ = false;
+};
+
+// Turns a model's adapters off for a scope (the frozen base model: LoRA's reference) and back to
+// what they were. A model without adapters is unaffected.
+class AdaptersDisabled {
+ public:
+  explicit AdaptersDisabled(CausalLMImpl& model)
+      : model_(model), was_enabled_(model.adapters_enabled()) {
+    model_.set_adapters_enabled(false);
+  }
+  ~AdaptersDisabled() { model_.set_adapters_enabled(was_enabled_); }
+  AdaptersDisabled(const AdaptersDisabled&) = delete;
+  AdaptersDisabled& operator=(const AdaptersDisabled&) = delete;
+
+ private:
+  CausalLMImpl& model_;
+  bool was_enabled_;
 };
 TORCH_MODULE(CausalLM);
 

@@ -1,7 +1,19 @@
 // Projection, RMSNorm and SwiGLU MLP (see layers.h).
 #include "dpok/model/layers.h"
 
+#include <torch/nn/init.h>
+
+#include <cmath>
+
 namespace dpok::model {
+
+at::Tensor register_weight(torch::nn::Module& parent, const std::string& child,
+                           std::vector<int64_t> shape, const at::TensorOptions& options,
+                           std::shared_ptr<torch::nn::Module>* holder) {
+  auto module = parent.register_module(child, std::make_shared<torch::nn::Module>(child));
+  if (holder != nullptr) *holder = module;
+  return module->register_parameter("weight", at::empty(shape, options));
+}
 
 ProjectionImpl::ProjectionImpl(int64_t in_features, int64_t out_features, bool with_bias,
                                const at::TensorOptions& options) {
@@ -10,7 +22,28 @@ ProjectionImpl::ProjectionImpl(int64_t in_features, int64_t out_features, bool w
 }
 
 at::Tensor ProjectionImpl::forward(const at::Tensor& x) {
-  return at::linear(x, weight, bias);
+  auto y = at::linear(x, weight, bias);
+  if (!has_lora() || !adapters_->enabled) return y;
+  // PEFT's order: result + lora_B(lora_A(dropout(x))) * scaling.
+  const bool drop = lora_dropout_ > 0 && is_training() && at::GradMode::is_enabled();
+  const auto input = drop ? at::dropout(x, lora_dropout_, /*train=*/true) : x;
+  return y + at::linear(at::linear(input, lora_A), lora_B) * lora_scaling_;
+}
+
+void ProjectionImpl::add_lora(int64_t r, double scaling, double dropout,
+                              std::shared_ptr<const AdapterSwitch> adapters) {
+  at::NoGradGuard no_grad;
+  weight.requires_grad_(false);
+  if (bias.defined()) bias.requires_grad_(false);
+  const auto options =
+      weight.options();  // the model's dtype: a bf16 compute copy gets bf16 adapters
+  lora_A = register_weight(*this, "lora_A", {r, weight.size(1)}, options);
+  lora_B = register_weight(*this, "lora_B", {weight.size(0), r}, options);
+  torch::nn::init::kaiming_uniform_(lora_A, /*a=*/std::sqrt(5.0));
+  lora_B.zero_();
+  lora_scaling_ = scaling;
+  lora_dropout_ = dropout;
+  adapters_ = std::move(adapters);
 }
 
 RMSNormImpl::RMSNormImpl(int64_t size, double eps, const at::TensorOptions& options) : eps_(eps) {

@@ -3,12 +3,33 @@
 //
 // Parameters are allocated uninitialised (loading overwrites them without paying for a random
 // init); CausalLMImpl initialises them when asked (init_weights in causal_lm.h).
+//
+// A projection can carry a LoRA adapter (PEFT's LoraLayer for nn.Linear; lora.h attaches them):
+// y = x Wᵀ + b + scaling · dropout(x) Aᵀ Bᵀ while the model's AdapterSwitch is on, the frozen
+// base projection alone while it is off.
 #pragma once
 
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
+#include <string>
+#include <vector>
+
 namespace dpok::model {
+
+// Shared by a model and its adapters: whether the adapters take part in forwards (off: the frozen
+// base model, which is how LoRA training gets its reference without a second copy).
+struct AdapterSwitch {
+  bool enabled = true;
+};
+
+// Registers a parameter-only child module `child` holding "weight" of `shape` (uninitialised), so
+// a bare weight gets a Hugging Face name like "embed_tokens.weight" without an Embedding/Linear
+// module's random initialisation. `holder` receives the child when given.
+at::Tensor register_weight(torch::nn::Module& parent, const std::string& child,
+                           std::vector<int64_t> shape, const at::TensorOptions& options,
+                           std::shared_ptr<torch::nn::Module>* holder = nullptr);
 
 // y = x Wᵀ (+ b). weight [out, in], bias [out]. x [..., in] → [..., out], same dtype as x.
 class ProjectionImpl : public torch::nn::Module {
@@ -17,7 +38,21 @@ class ProjectionImpl : public torch::nn::Module {
                  const at::TensorOptions& options);
   at::Tensor forward(const at::Tensor& x);
 
-  at::Tensor weight, bias;  // bias undefined when absent
+  // Adds a LoRA adapter of rank `r` as PEFT initialises it: lora_A [r, in] kaiming-uniform
+  // (a = √5, LibTorch's default generator), lora_B [out, r] zeros, registered as
+  // "lora_A.weight" / "lora_B.weight" with gradients; weight and bias are frozen. Dropout (p =
+  // `dropout`) applies to the adapter's input in training mode with gradients enabled.
+  void add_lora(int64_t r, double scaling, double dropout,
+                std::shared_ptr<const AdapterSwitch> adapters);
+  bool has_lora() const { return lora_A.defined(); }
+  double lora_scaling() const { return lora_scaling_; }
+
+  at::Tensor weight, bias;    // bias undefined when absent
+  at::Tensor lora_A, lora_B;  // undefined without an adapter
+
+ private:
+  double lora_scaling_ = 0.0, lora_dropout_ = 0.0;
+  std::shared_ptr<const AdapterSwitch> adapters_;
 };
 TORCH_MODULE(Projection);
 

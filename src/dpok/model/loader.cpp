@@ -7,6 +7,7 @@
 #include "dpok/io/gguf.h"
 #include "dpok/io/llama2c.h"
 #include "dpok/io/safetensors.h"
+#include "dpok/model/adapter.h"
 
 namespace dpok::model {
 namespace {
@@ -37,6 +38,9 @@ CheckpointFormat detect_format(const std::filesystem::path& path) {
 }
 
 ModelConfig read_model_config(const std::filesystem::path& path, std::string* stored_dtype) {
+  if (is_adapter_dir(path)) {
+    return read_model_config(read_adapter_config(path).base_model_name_or_path, stored_dtype);
+  }
   ModelConfig config;
   switch (detect_format(path)) {
     case CheckpointFormat::kHuggingFace:
@@ -100,6 +104,7 @@ WeightsSummary describe_weights(const std::filesystem::path& path) {
 }
 
 CausalLM load_model(const std::filesystem::path& path, const LoadOptions& options) {
+  if (is_adapter_dir(path)) return load_adapter_model(path, options);
   switch (detect_format(path)) {
     case CheckpointFormat::kHuggingFace:
       return load_hf(path, options);

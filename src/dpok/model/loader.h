@@ -1,6 +1,9 @@
 // Loading a model from disk: a Hugging Face directory (config.json + safetensors, sharded or
 // not), a GGUF file (llama architecture, F32/F16/BF16 tensors), or a llama2.c .bin checkpoint.
 //
+// A directory holding adapter_config.json is a PEFT LoRA adapter: the model is its base
+// (base_model_name_or_path) with the adapter applied (adapter.h).
+//
 // The format is detected from the path: a directory or .safetensors file is Hugging Face, a
 // file starting with "GGUF" is GGUF, a .bin file is llama2.c. Weights are copied tensor by tensor
 // from the memory-mapped file into freshly allocated parameters of the requested dtype and

@@ -32,6 +32,23 @@ nlohmann::json generation_config(const ModelConfig& config) {
 
 }  // namespace
 
+std::vector<io::TensorToWrite> tensors_to_write(
+    const std::vector<std::pair<std::string, at::Tensor>>& named,
+    std::vector<at::Tensor>& holders) {
+  // CPU contiguous tensors are written straight from their memory; others are copied one by one
+  // into `holders`, which keeps the bytes alive until the writer is done.
+  std::vector<io::TensorToWrite> tensors;
+  holders.reserve(holders.size() + named.size());
+  for (const auto& [name, tensor] : named) {
+    auto cpu = tensor.detach().to(at::kCPU).contiguous();
+    holders.push_back(cpu);
+    const auto* bytes = static_cast<const std::byte*>(cpu.data_ptr());
+    tensors.push_back({name, to_io_dtype(cpu.scalar_type()), cpu.sizes().vec(),
+                       std::span<const std::byte>(bytes, cpu.nbytes())});
+  }
+  return tensors;
+}
+
 std::string hf_dtype_name(c10::ScalarType dtype) {
   switch (dtype) {
     case at::kFloat:
@@ -54,19 +71,10 @@ void save_pretrained(CausalLM& model, const std::filesystem::path& dir, size_t m
     DPOK_THROW(IoError, "model.save", "{}: cannot create directory: {}", dir.string(),
                ec.message());
   }
-  // CPU contiguous parameters are written straight from their memory; others are copied one by
-  // one into `holders`, which keeps the bytes alive until the writer is done.
+  std::vector<std::pair<std::string, at::Tensor>> named;
+  for (const auto& item : model->named_parameters()) named.emplace_back(item.key(), item.value());
   std::vector<at::Tensor> holders;
-  std::vector<io::TensorToWrite> tensors;
-  const auto params = model->named_parameters();
-  holders.reserve(params.size());
-  for (const auto& item : params) {
-    auto cpu = item.value().detach().to(at::kCPU).contiguous();
-    holders.push_back(cpu);
-    const auto* bytes = static_cast<const std::byte*>(cpu.data_ptr());
-    tensors.push_back({item.key(), to_io_dtype(cpu.scalar_type()), cpu.sizes().vec(),
-                       std::span<const std::byte>(bytes, cpu.nbytes())});
-  }
+  const auto tensors = tensors_to_write(named, holders);
   io::write_safetensors_checkpoint(dir, tensors, max_shard_bytes, {{"format", "pt"}});
 
   ModelConfig config = model->config();

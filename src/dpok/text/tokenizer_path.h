@@ -11,9 +11,10 @@ namespace dpok::text {
 
 // `explicit_path` when non-empty. Else a GGUF model that carries its tokenizer itself. Else, for a
 // model directory, that directory when it holds
-// tokenizer.json or tokenizer.model; for a single-file model (GGUF, llama2.c .bin), its directory
-// when it holds one of those, else the only *.model (SentencePiece) file there. Empty when none
-// is found or several *.model files make the choice ambiguous.
+// tokenizer.json or tokenizer.model (a PEFT adapter directory without either: its
+// base_model_name_or_path's tokenizer); for a single-file model (GGUF, llama2.c .bin), its
+// directory when it holds one of those, else the only *.model (SentencePiece) file there. Empty
+// when none is found or several *.model files make the choice ambiguous.
 std::filesystem::path find_tokenizer(const std::filesystem::path& model,
                                      const std::filesystem::path& explicit_path = {});
 

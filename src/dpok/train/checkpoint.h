@@ -4,6 +4,7 @@
 // Layout of <output_dir>/checkpoint-<step>/ (the model files come from the caller, normally
 // dpok::model::save_pretrained plus the tokenizer files):
 //   config.json, model.safetensors, generation_config.json, tokenizer files   (Hugging Face)
+//   (with LoRA instead: adapter_config.json, adapter_model.safetensors         (PEFT))
 //   trainer_state.json   step, epoch, counters, data iterator state, resolved config
 //   optimizer.pt         torch::optim::AdamW state (torch::serialize archive)
 //   rng_state.pt         LibTorch's default CPU generator state

@@ -8,6 +8,7 @@
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
 #include "dpok/core/torch/runtime.h"
+#include "dpok/model/lora.h"
 #include "dpok/objective/requirements.h"
 #include "dpok/train/reference_plan.h"
 #include "dpok/train/trl_keys.h"
@@ -28,6 +29,17 @@ std::vector<schema::Field<TrainConfig>> run_rows() {
       field("dtype", &C::dtype, "compute dtype: fp32, bf16, fp16 (bf16 keeps fp32 master weights)"),
       path_field("output_dir", &C::output_dir, "run directory (config, metrics, checkpoints)"),
       field("threads", &C::threads, "LibTorch intra-op threads; 0: --threads / DPOK_THREADS"),
+      field("use_peft", &C::use_peft,
+            "train LoRA adapters on the frozen model; checkpoints hold the adapter (PEFT format)"),
+      field("lora_r", &C::lora_r, "LoRA rank"),
+      field("lora_alpha", &C::lora_alpha, "LoRA alpha: scaling lora_alpha / lora_r"),
+      field("lora_dropout", &C::lora_dropout, "dropout on the adapters' input, in [0, 1)"),
+      field("lora_target_modules", &C::lora_target_modules,
+            "projections with adapters (q_proj, ..., down_proj) or all-linear; empty: q_proj, "
+            "v_proj"),
+      field("use_rslora", &C::use_rslora, "rank-stabilised scaling lora_alpha / √lora_r"),
+      field("lora_modules_to_save", &C::lora_modules_to_save,
+            "lm_head / embed_tokens: trained in full as copies (PEFT's modules_to_save)"),
       field("sync_ref_model", &C::sync_ref_model,
             "TR-DPO: mix the policy into the reference every ref_model_sync_steps"),
       field("ref_model_mixup_alpha", &C::ref_model_mixup_alpha,
@@ -215,6 +227,13 @@ void TrainConfig::validate() const {
                 "0 or 1");
   require_value(logprob_chunk_rows >= 0, "logprob_chunk_rows",
                 static_cast<double>(logprob_chunk_rows), ">= 0 (0 = automatic)");
+  require_value(lora_r > 0, "lora_r", static_cast<double>(lora_r), "> 0");
+  require_value(lora_alpha > 0, "lora_alpha", static_cast<double>(lora_alpha), "> 0");
+  require_value(lora_dropout >= 0 && lora_dropout < 1, "lora_dropout", lora_dropout, "in [0, 1)");
+  model::resolve_target_modules(lora_target_modules, "lora_target_modules");
+  model::check_modules_to_save(lora_modules_to_save, "lora_modules_to_save");
+  require_value(!use_peft || !sync_ref_model, "sync_ref_model", "true",
+                "false with use_peft (the reference is the frozen base: adapters off)");
   const bool encoder = objective.embedding_source == objective::EmbeddingSource::kEncoder;
   require_value(!encoder || !sentence_encoder.empty(), "sentence_encoder", "''",
                 "a sentence-transformers directory when embedding_source = encoder (e.g. "

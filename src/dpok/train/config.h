@@ -49,6 +49,19 @@ struct TrainConfig {
   // pad_to_multiple_of).
   data::DataConfig data;
 
+  // LoRA (TRL's ModelConfig names and defaults; model/lora.h). The base weights are frozen, the
+  // adapters (and modules_to_save copies) trained, the reference is the same model with its
+  // adapters switched off, and checkpoints hold the adapter in PEFT's format (model/adapter.h).
+  bool use_peft = false;
+  int64_t lora_r = 16;
+  int64_t lora_alpha = 32;
+  double lora_dropout = 0.05;
+  // Projection names (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj) or
+  // "all-linear"; empty: q_proj, v_proj (PEFT's default for the Llama family).
+  std::vector<std::string> lora_target_modules;
+  bool use_rslora = false;  // scaling lora_alpha / √r instead of lora_alpha / r
+  std::vector<std::string> lora_modules_to_save;  // lm_head, embed_tokens: trained copies
+
   // TR-DPO (TRL): every ref_model_sync_steps updates, ref = α·policy + (1 − α)·ref.
   bool sync_ref_model = false;
   double ref_model_mixup_alpha = 0.6;

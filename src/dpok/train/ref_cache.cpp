@@ -8,6 +8,7 @@
 #include "dpok/core/hash.h"
 #include "dpok/data/torch/batch_iterator.h"
 #include "dpok/io/cache_file.h"
+#include "dpok/model/lora.h"
 #include "dpok/model/scoring.h"
 
 namespace dpok::train {
@@ -61,6 +62,8 @@ std::string reference_cache_key(const data::PreferenceDataset& dataset, model::C
     }
   }
   for (const auto& item : reference->named_parameters()) {
+    // LoRA's reference is the base with its adapters off: the adapters do not change it.
+    if (model::is_adapter_parameter(item.key())) continue;
     h.add(item.key());
     auto t = item.value().detach().to(torch::kCPU).contiguous();
     h.add_pod(static_cast<int>(t.scalar_type()));

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,9 @@ ReferenceScores reference_scores(TrainerImpl& t, const data::PreferenceBatch& ba
                                  const at::Tensor& completion, const SplitReference& ref) {
   const int64_t b = batch.num_pairs();
   torch::NoGradGuard no_grad;
+  // With LoRA the reference is the policy with its adapters off (a no-op for a separate model).
+  std::optional<model::AdaptersDisabled> base_only;
+  if (!t.reference.is_empty()) base_only.emplace(*t.reference);
   if (ref.table.defined()) {
     auto rows = ref.table.index_select(0, torch::tensor(batch.record_indices, torch::kLong));
     ReferenceScores out{rows.select(1, 0).to(t.device), rows.select(1, 1).to(t.device), {}};
@@ -144,7 +148,7 @@ at::Tensor token_penalty(TrainerImpl& t, const data::PreferenceBatch& batch,
                          const SplitReference& ref) {
   const auto positions = policy.targets >= 0;
   const objective::LmHeadStates states{policy.hidden, t.compute->lm_head_weight()};
-  const auto& embeddings = t.compute->model->embed_tokens;
+  const auto embeddings = t.compute->embedding_weight();
   if (ref.topk) {
     const int64_t rows = ref.topk->rows_per_record() * batch.num_pairs();
     auto cached = ref.topk->gather(batch.record_indices, positions.narrow(0, 0, rows));
@@ -152,8 +156,11 @@ at::Tensor token_penalty(TrainerImpl& t, const data::PreferenceBatch& batch,
                                      positions, embeddings);
   }
   DPOK_CHECK(reference.hidden.defined(), "the token penalty needs the online reference");
-  return t.objective->penalty(states, {reference.hidden, t.reference->lm_head_weight()}, positions,
-                              embeddings);
+  const auto reference_head = [&] {
+    const model::AdaptersDisabled base_only(*t.reference);  // LoRA: the base's LM head
+    return t.reference->lm_head_weight();
+  }();
+  return t.objective->penalty(states, {reference.hidden, reference_head}, positions, embeddings);
 }
 
 // §3 embeddings from where the objective wants them: the records' columns, or pooled from the

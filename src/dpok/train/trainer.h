@@ -17,6 +17,12 @@
 // copy of the fp32 master weights (gradients are copied back, AdamW updates the fp32 weights); the
 // loss math is fp32 everywhere.
 //
+// LoRA (use_peft): adapters on the frozen policy (model/lora.h) are trained; the reference is the
+// same compute model with its adapters switched off (model::AdaptersDisabled around every
+// reference forward, online or precomputed), unless ref_model names another model. Checkpoints
+// then hold the adapter in PEFT's format (model/adapter.h) instead of the whole model, and a
+// resume loads the base from `model` and the adapter from the checkpoint.
+//
 // Outputs in output_dir: config.yaml (resolved), metrics.jsonl, checkpoint-N/ (Hugging Face model +
 // tokenizer + trainer state, see checkpoint.h). Non-finite losses or gradients skip the update;
 // after max_consecutive_bad_steps in a row the run stops with dpok::Error, leaving the last good

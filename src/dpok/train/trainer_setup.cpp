@@ -11,11 +11,13 @@
 #include "dpok/core/torch/cpu_check.h"
 #include "dpok/core/torch/runtime.h"
 #include "dpok/data/dataset.h"
+#include "dpok/model/adapter.h"
 #include "dpok/model/loader.h"
 #include "dpok/model/save.h"
 #include "dpok/objective/semantic.h"
 #include "dpok/train/checkpoint.h"
 #include "dpok/train/encoder_embeddings.h"
+#include "dpok/train/mixed_precision.h"
 #include "dpok/train/ref_cache.h"
 #include "dpok/train/ref_topk.h"
 #include "dpok/train/setup.h"
@@ -163,11 +165,14 @@ void setup_reference(TrainerImpl& t) {
   info.train_logps = plan.train.logps == LogpsSource::kDataset ? "dataset" : "";
   info.eval_logps = plan.eval.logps == LogpsSource::kDataset ? "dataset" : "";
   if (plan.load_model) {
-    // The reference is always the *initial* weights (or ref_model), also after a resume.
+    // The reference is always the *initial* weights (or ref_model), also after a resume. With
+    // LoRA it is the policy's compute model with its adapters off: the frozen base, no copy.
+    const bool shared = c.use_peft && c.ref_model.empty();
     const fs::path ref_path = c.ref_model.empty() ? fs::path(c.model) : fs::path(c.ref_model);
-    auto reference = model::load_model(ref_path, {t.compute_dtype, t.device});
-    freeze(reference);
-    info.model_loaded = true;
+    auto reference = shared ? t.compute : model::load_model(ref_path, {t.compute_dtype, t.device});
+    if (!shared) freeze(reference);
+    const model::AdaptersDisabled base_only(*reference);
+    info.model_loaded = !shared;
     // Keys hash every record and weight, so only splits that use a disk cache compute one.
     const auto key = [&](const data::PreferenceDataset& d, const SplitPlan& s) {
       return s.topk_cache || s.logps == LogpsSource::kCachedTable
@@ -186,13 +191,48 @@ void setup_reference(TrainerImpl& t) {
   report_reference(t);
 }
 
-void setup_models(TrainerImpl& t, const fs::path& policy_path) {
-  const bool mixed = t.compute_dtype != c10::kFloat;
+model::LoraSettings lora_settings(const TrainConfig& c) {
+  model::LoraSettings s;
+  s.r = c.lora_r;
+  s.alpha = static_cast<double>(c.lora_alpha);
+  s.dropout = c.lora_dropout;
+  s.use_rslora = c.use_rslora;
+  s.target_modules = model::resolve_target_modules(c.lora_target_modules, "lora_target_modules");
+  s.modules_to_save = c.lora_modules_to_save;
+  return s;
+}
+
+// use_peft: adapters on the frozen policy (and on its low-precision compute copy, which starts
+// from the same adapter values), restored from `resume_dir` when resuming. The compute model runs
+// in training mode so that lora_dropout applies to forwards with gradients.
+void setup_lora(TrainerImpl& t, const fs::path& resume_dir) {
+  const auto settings = lora_settings(t.config);
+  model::apply_lora(t.policy, settings);
+  if (!resume_dir.empty()) model::load_adapter_weights(*t.policy, resume_dir);
+  if (t.mixed_precision()) {
+    model::apply_lora(t.compute, settings);
+    copy_master_to_compute(t.policy->parameters(), t.compute->parameters());
+  }
+  t.compute->train();
+}
+
+// The policy: the model, or with a resumed full fine-tune the checkpoint's weights; with LoRA
+// always the base model (a checkpoint holds only the adapter).
+void setup_models(TrainerImpl& t, const fs::path& resume_dir) {
+  const auto& c = t.config;
+  if (model::is_adapter_dir(c.model)) {
+    DPOK_THROW(ConfigError, kComponent,
+               "model {} is a LoRA adapter: set model to its base ({}) or write the merged model "
+               "first (dpok merge)",
+               c.model, model::read_adapter_config(c.model).base_model_name_or_path);
+  }
+  const fs::path policy_path = c.use_peft || resume_dir.empty() ? fs::path(c.model) : resume_dir;
   t.policy = model::load_model(policy_path, {c10::kFloat, t.device});
   t.compute = t.policy;
-  if (mixed) {
+  if (t.compute_dtype != c10::kFloat) {
     t.compute = model::load_model(policy_path, {t.compute_dtype, t.device});
   }
+  if (c.use_peft) setup_lora(t, resume_dir);
   if (t.needs.preference_pairs) setup_reference(t);  // SFT alone needs no reference
 }
 
@@ -317,7 +357,7 @@ void setup_trainer(TrainerImpl& t) {
   }
   const auto objective_config = to_objective_config(c, t.sft);
   t.needs = objective::requirements(objective_config);
-  setup_models(t, t.resumed ? resume_dir : fs::path(c.model));
+  setup_models(t, resume_dir);
   if (c.objective.embedding_source == objective::EmbeddingSource::kEncoder) {
     setup_encoder_embeddings(t);
   }
@@ -355,7 +395,11 @@ fs::path write_trainer_checkpoint(TrainerImpl& t) {
                            .total_steps = t.total_steps,
                            .mode = t.sft ? "sft" : "dpo"};
   auto write = [&](const fs::path& tmp) {
-    model::save_pretrained(t.policy, tmp);
+    if (t.config.use_peft) {
+      model::save_adapter(*t.policy, {lora_settings(t.config), t.config.model}, tmp);
+    } else {
+      model::save_pretrained(t.policy, tmp);
+    }
     copy_tokenizer_files(t.tokenizer_dir, tmp);
     save_optimizer_state(t, tmp);  // optimizer.pt, or every rank's ZeRO-1 shard
     if (!t.objective->parameters().empty()) {

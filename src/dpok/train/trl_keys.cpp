@@ -37,7 +37,7 @@ constexpr const char* kSpeed =
 constexpr const char* kOneDevice =
     "dpok's multi-process training is its own data parallelism on c10d (ddp_timeout, zero_stage)";
 constexpr const char* kAttention = "dpok has one attention implementation";
-constexpr const char* kLora = "LoRA settings, unused without PEFT";
+constexpr const char* kLora = "dpok's adapters are for causal language modelling (CAUSAL_LM)";
 constexpr const char* kQuant = "quantisation settings, unused while load_in_4bit/8bit are false";
 constexpr const char* kColumns = "dpok reads the columns it needs and ignores the others";
 constexpr const char* kModelCode = "dpok loads local weights and runs no model code";
@@ -53,16 +53,9 @@ constexpr ExternalKey kKeys[] = {
     {"model_revision", Kind::kFeature, "a model revision (dpok loads local files)"},
     {"torch_dtype", Kind::kCustom, "dtype"},
     {"attn_implementation", Kind::kIgnore, kAttention},
-    {"use_peft", Kind::kFeature, "LoRA / PEFT training"},
-    {"lora_r", Kind::kIgnore, kLora},
-    {"lora_alpha", Kind::kIgnore, kLora},
-    {"lora_dropout", Kind::kIgnore, kLora},
-    {"lora_target_modules", Kind::kIgnore, kLora},
-    {"lora_target_parameters", Kind::kIgnore, kLora},
-    {"lora_modules_to_save", Kind::kIgnore, kLora},
+    {"lora_target_parameters", Kind::kFeature, "LoRA on parameters (MoE experts)"},
     {"lora_task_type", Kind::kIgnore, kLora},
-    {"use_rslora", Kind::kIgnore, kLora},
-    {"use_dora", Kind::kIgnore, kLora},
+    {"use_dora", Kind::kFeature, "DoRA adapters"},
     {"load_in_8bit", Kind::kFeature, "8-bit quantised training"},
     {"load_in_4bit", Kind::kFeature, "4-bit quantised training (QLoRA)"},
     {"bnb_4bit_quant_type", Kind::kIgnore, kQuant},
