@@ -224,10 +224,11 @@ TEST_F(RecipeTest, AlignmentHandbookRecipeLoads) {
   EXPECT_EQ(cfg.gradient_accumulation_steps, 2);
   EXPECT_EQ(cfg.eval_steps, 100);
   EXPECT_EQ(cfg.output_dir, "data/zephyr-7b-dpo-full");
+  EXPECT_TRUE(cfg.gradient_checkpointing);
   // One line lists what dpok ignores and why.
   ASSERT_EQ(cfg.notes.size(), 1u);
   for (const char* key : {"attn_implementation", "push_to_hub", "hub_model_id", "report_to",
-                          "run_name", "gradient_checkpointing", "log_level"}) {
+                          "run_name", "gradient_checkpointing_kwargs", "log_level"}) {
     expect_contains(cfg.notes[0], key);
   }
   expect_contains(cfg.notes[0], "no hub upload: dpok runs offline");

@@ -90,6 +90,38 @@ TEST_F(TrainerTest, CachedReferenceMatchesOnline) {
   EXPECT_EQ(std::distance(fs::directory_iterator(cache), fs::directory_iterator()), 2);
 }
 
+TEST_F(TrainerTest, PaddingFreeEqualsPaddedBatches) {
+  REQUIRE_MODEL();
+  // The semantic term and the token penalty read the (unpacked) hidden states too; max_length
+  // truncates the longer stories as the padded path does.
+  const std::vector<std::string> shared = {"gamma=0.1",          "kernel=rbf",
+                                           "penalty_alpha=0.05", "penalty_divergence=js",
+                                           "max_length=40",      "truncation_mode=keep_end"};
+  Trainer padded(config(tmp_ / "padded", shared), quiet());
+  auto a = padded.run();
+  auto packed_overrides = shared;
+  packed_overrides.push_back("padding_free=true");
+  Trainer packed(config(tmp_ / "packed", packed_overrides), quiet());
+  auto b = packed.run();
+  ASSERT_EQ(a.losses.size(), b.losses.size());
+  for (size_t i = 0; i < a.losses.size(); ++i) EXPECT_NEAR(a.losses[i], b.losses[i], 1e-5) << i;
+  EXPECT_NEAR(a.final_eval.at("eval_loss"), b.final_eval.at("eval_loss"), 1e-5);
+  std::ifstream metrics(tmp_ / "packed" / "metrics.jsonl");
+  const std::string text((std::istreambuf_iterator<char>(metrics)), {});
+  EXPECT_NE(text.find("\"padding_free/fill_ratio\""), std::string::npos);
+}
+
+TEST_F(TrainerTest, GradientCheckpointingChangesNoLoss) {
+  REQUIRE_MODEL();
+  Trainer plain(config(tmp_ / "plain", {"gamma=0.1", "kernel=rbf"}), quiet());
+  Trainer recomputed(
+      config(tmp_ / "recomputed", {"gamma=0.1", "kernel=rbf", "gradient_checkpointing=true"}),
+      quiet());
+  const auto a = plain.run(), b = recomputed.run();
+  ASSERT_EQ(a.losses.size(), b.losses.size());
+  for (size_t i = 0; i < a.losses.size(); ++i) EXPECT_NEAR(a.losses[i], b.losses[i], 1e-6) << i;
+}
+
 TEST_F(TrainerTest, NonFiniteUpdatesAreSkippedThenStop) {
   REQUIRE_MODEL();
   Trainer t(config(tmp_ / "nan", {"max_consecutive_bad_steps=2"}), quiet());

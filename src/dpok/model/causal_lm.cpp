@@ -4,6 +4,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "dpok/core/error.h"
+#include "dpok/model/checkpointing.h"
+#include "dpok/model/packing.h"
 #include "dpok/model/shape.h"
 
 namespace dpok::model {
@@ -97,8 +99,19 @@ at::Tensor CausalLMImpl::run_layers(at::Tensor x, const at::Tensor& positions,
   }
   auto [cos, sin] = rope_.cos_sin(positions, x.scalar_type());
   int64_t index = 0;
-  for (const auto& layer : *model->layers) {
-    x = layer->as<DecoderLayer>()->forward(x, cos, sin, bias, cache, index++);
+  for (const auto& module : *model->layers) {
+    auto layer = std::dynamic_pointer_cast<DecoderLayerImpl>(module);
+    if (gradient_checkpointing_ && cache == nullptr) {
+      // Captured by value: the backward runs the layer again after this frame has returned.
+      x = checkpointed(
+          [layer, cos, sin, bias, index](const at::Tensor& in) {
+            return layer->forward(in, cos, sin, bias, nullptr, index);
+          },
+          x);
+    } else {
+      x = layer->forward(x, cos, sin, bias, cache, index);
+    }
+    ++index;
   }
   return model->norm(x);
 }
@@ -113,9 +126,23 @@ at::Tensor CausalLMImpl::forward_hidden(const at::Tensor& input_ids,
   }
   const auto opts = options();
   auto ids = input_ids.to(opts.device());
+  if (padding_free_) {
+    last_fill_ratio_ = 1.0;  // a batch without padding is already full
+    if (attention_mask.defined() && !attention_mask.to(at::kBool).all().item<bool>()) {
+      return forward_packed(ids, attention_mask.to(opts.device()));
+    }
+  }
   auto bias = make_attention_bias(attention_mask, t, /*past=*/0, opts);
   auto positions = at::arange(t, opts.dtype(at::kLong));
   return run_layers(at::embedding(embedding_weight(), ids), positions, bias, nullptr);
+}
+
+at::Tensor CausalLMImpl::forward_packed(const at::Tensor& ids, const at::Tensor& attention_mask) {
+  const auto packed = pack_rows(ids, attention_mask);
+  last_fill_ratio_ = packed.fill_ratio();
+  auto hidden = run_layers(at::embedding(embedding_weight(), packed.input_ids), packed.positions,
+                           segment_attention_bias(packed.segments, options()), nullptr);
+  return unpack_rows(hidden, packed, ids.size(0), ids.size(1));
 }
 
 CausalLMImpl::Output CausalLMImpl::forward(const at::Tensor& input_ids,

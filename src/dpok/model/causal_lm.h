@@ -90,6 +90,18 @@ class CausalLMImpl : public torch::nn::Module {
   // Re-initialises every parameter as transformers does (std = 0.02), from `seed`.
   void init_weights(uint64_t seed = 0, double std = 0.02);
 
+  // Padding-free forwards (TRL's padding_free; packing.h): forward_hidden packs a padded batch's
+  // sequences into fewer rows and returns the hidden states in the padded layout, equal to the
+  // padded forward's at every real token. last_fill_ratio(): the real tokens' share of the packed
+  // rows in the latest such forward (1 before any).
+  void set_padding_free(bool on) { padding_free_ = on; }
+  bool padding_free() const { return padding_free_; }
+  double last_fill_ratio() const { return last_fill_ratio_; }
+
+  // gradient_checkpointing: each decoder layer's activations are recomputed in the backward
+  // (checkpointing.h) instead of kept from the forward. Same values and gradients.
+  void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
+
   // LoRA (lora.h attaches adapters to projections and makes these copies). The switch is shared
   // with every adapter; off, the model computes exactly the frozen base model.
   bool has_adapters() const { return has_adapters_; }
@@ -114,8 +126,12 @@ class CausalLMImpl : public torch::nn::Module {
                         KVCache* cache);
   void check_ids(const at::Tensor& input_ids) const;
 
+  at::Tensor forward_packed(const at::Tensor& ids, const at::Tensor& attention_mask);
+
   ModelConfig config_;
   RotaryEmbedding rope_;
+  bool padding_free_ = false, gradient_checkpointing_ = false;
+  double last_fill_ratio_ = 1.0;
   std::shared_ptr<torch::nn::Module> lm_head_module_, copies_;
   std::shared_ptr<AdapterSwitch> adapters_ = std::make_shared<AdapterSwitch>();
   bool has_adapters_ = false;

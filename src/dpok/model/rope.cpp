@@ -40,8 +40,10 @@ RotaryEmbedding::RotaryEmbedding(const RopeConfig& rope, int64_t head_dim)
 std::pair<at::Tensor, at::Tensor> RotaryEmbedding::cos_sin(const at::Tensor& positions,
                                                            c10::ScalarType dtype) const {
   auto inv_freq = inv_freq_.to(positions.device());
-  auto freqs = positions.to(at::kFloat).unsqueeze(1) * inv_freq.unsqueeze(0);  // [T, D/2]
-  auto emb = at::cat({freqs, freqs}, -1);                                      // [T, D]
+  auto freqs = positions.to(at::kFloat).unsqueeze(-1) * inv_freq;  // [(R,) T, D/2]
+  auto emb = at::cat({freqs, freqs}, -1);                          // [(R,) T, D]
+  // Per-row positions (packed rows) broadcast over the heads: [R, 1, T, D].
+  if (positions.dim() == 2) emb = emb.unsqueeze(1);
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 

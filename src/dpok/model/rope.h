@@ -20,7 +20,8 @@ class RotaryEmbedding {
  public:
   RotaryEmbedding(const RopeConfig& rope, int64_t head_dim);
 
-  // cos and sin [T, head_dim] in `dtype` on `positions`' device for int64 `positions` [T].
+  // cos and sin [T, head_dim] in `dtype` on `positions`' device for int64 `positions` [T];
+  // [R, 1, T, head_dim] for per-row positions [R, T] (packed rows, packing.h).
   std::pair<at::Tensor, at::Tensor> cos_sin(const at::Tensor& positions,
                                             c10::ScalarType dtype) const;
 
@@ -28,7 +29,7 @@ class RotaryEmbedding {
   at::Tensor inv_freq_;  // [head_dim / 2] fp32, CPU
 };
 
-// x * cos + rotate_half(x) * sin. x [B, heads, T, D]; cos/sin [T, D] (broadcast over B, heads).
+// x * cos + rotate_half(x) * sin. x [B, heads, T, D]; cos/sin [T, D] or [B, 1, T, D] (broadcast).
 at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin);
 
 }  // namespace dpok::model

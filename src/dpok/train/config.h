@@ -75,6 +75,11 @@ struct TrainConfig {
   int64_t per_device_train_batch_size = 8;
   int64_t per_device_eval_batch_size = 8;
   bool group_by_length = false;
+  // TRL's padding_free: each batch's sequences packed end to end into fewer rows for the model's
+  // forwards (model/packing.h); results equal the padded batch's.
+  bool padding_free = false;
+  // transformers' gradient_checkpointing: recompute each decoder layer in the backward.
+  bool gradient_checkpointing = false;
   bool dataloader_drop_last = false;
   int64_t gradient_accumulation_steps = 1;
   double max_grad_norm = 1.0;  // 0 = no clipping

@@ -195,6 +195,7 @@ objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::Preferenc
   auto completion = batch.completion_mask.to(t.device);
   auto policy =
       model::score_sequences(t.compute, ids, mask, completion, t.config.logprob_chunk_rows);
+  const double fill_ratio = t.compute->last_fill_ratio();
   auto ref = reference_scores(t, batch, ids, mask, completion, ref_source);
 
   objective::PairInputs in;
@@ -216,6 +217,7 @@ objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::Preferenc
   }
   auto out = t.objective->forward(in);
   out.metrics["loss"] = out.loss.detach();
+  if (t.config.padding_free) out.metrics["padding_free/fill_ratio"] = at::scalar_tensor(fill_ratio);
   return out;
 }
 

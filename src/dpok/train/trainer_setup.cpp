@@ -171,6 +171,7 @@ void setup_reference(TrainerImpl& t) {
     const fs::path ref_path = c.ref_model.empty() ? fs::path(c.model) : fs::path(c.ref_model);
     auto reference = shared ? t.compute : model::load_model(ref_path, {t.compute_dtype, t.device});
     if (!shared) freeze(reference);
+    reference->set_padding_free(c.padding_free);
     const model::AdaptersDisabled base_only(*reference);
     info.model_loaded = !shared;
     // Keys hash every record and weight, so only splits that use a disk cache compute one.
@@ -232,6 +233,8 @@ void setup_models(TrainerImpl& t, const fs::path& resume_dir) {
   if (t.compute_dtype != c10::kFloat) {
     t.compute = model::load_model(policy_path, {t.compute_dtype, t.device});
   }
+  t.compute->set_padding_free(c.padding_free);
+  t.compute->set_gradient_checkpointing(c.gradient_checkpointing);
   if (c.use_peft) setup_lora(t, resume_dir);
   if (t.needs.preference_pairs) setup_reference(t);  // SFT alone needs no reference
 }

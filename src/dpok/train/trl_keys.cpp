@@ -42,7 +42,6 @@ constexpr const char* kQuant = "quantisation settings, unused while load_in_4bit
 constexpr const char* kColumns = "dpok reads the columns it needs and ignores the others";
 constexpr const char* kModelCode = "dpok loads local weights and runs no model code";
 constexpr const char* kNoDropout = "dpok's models run without dropout";
-constexpr const char* kPaddingFree = "TRL's DPO trainer also falls back to padded batches";
 
 // TRL 1.16 (ModelConfig, ScriptArguments, DatasetMixtureConfig, DPOConfig), transformers 5.23
 // (TrainingArguments), alignment-handbook recipes, and names TRL 1.x removed (0.28's deprecation
@@ -77,7 +76,6 @@ constexpr ExternalKey kKeys[] = {
     {"router_aux_loss_coef", Kind::kFeature, "the MoE auxiliary loss"},
     {"disable_dropout", Kind::kIgnore, kNoDropout},
     {"dataset_num_proc", Kind::kRename, "data.num_threads"},
-    {"padding_free", Kind::kIgnore, kPaddingFree},
     {"precompute_ref_batch_size", Kind::kIgnore,
      "the reference runs with per_device_eval_batch_size"},
     {"f_divergence_type", Kind::kCustom, "divergence"},
@@ -99,8 +97,8 @@ constexpr ExternalKey kKeys[] = {
     {"tf32", Kind::kIgnore, kSpeed},
     {"activation_checkpointing", Kind::kIgnore, kSpeed},
     {"activation_checkpointing_kwargs", Kind::kIgnore, kSpeed},
-    {"gradient_checkpointing", Kind::kIgnore, kSpeed},
-    {"gradient_checkpointing_kwargs", Kind::kIgnore, kSpeed},
+    {"gradient_checkpointing_kwargs", Kind::kIgnore,
+     "dpok recomputes each decoder layer (gradient_checkpointing); there are no options"},
     {"torch_compile", Kind::kIgnore, kSpeed},
     {"torch_compile_backend", Kind::kIgnore, kSpeed},
     {"torch_compile_mode", Kind::kIgnore, kSpeed},
