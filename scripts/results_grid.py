@@ -179,7 +179,8 @@ def select_row(dpok, model, budget, train_path, out, device):
     if not fragment.exists():
         log("dpok select")
         run([dpok, "select", "--model", model, "--data", str(train_path), "--max-length",
-             str(budget["max_length"]), "--sample", "512", "--device", device,
+             str(budget["max_length"]), "--truncation-mode", "keep_end", "--sample", "512",
+             "--device", device,
              "--sentence-encoder", ENCODER, "--encoder-cache-dir", str(out / "ref_cache"),
              "--out", str(fragment), "--json", str(out / "select.json")], out / "select.log")
     overrides = yaml.safe_load(fragment.read_text())
@@ -211,7 +212,7 @@ def train_cell(dpok, name, overrides, base, out):
 
 def evaluate(dpok, model, budget, eval_path, cells, out, device):
     """One `dpok eval` of every cell (plain DPO first: the paired differences are against it)."""
-    path = out / "eval.json"
+    path = out / "eval-keep_end.json"
     names = list(cells)
     checkpoints = [cells[n]["checkpoint"] for n in names]
     if path.exists():
@@ -220,7 +221,8 @@ def evaluate(dpok, model, budget, eval_path, cells, out, device):
             return result
     log(f"dpok eval: {len(names)} cells on {eval_path}")
     run([dpok, "eval", "--model", *checkpoints, "--reference", model, "--data", str(eval_path),
-         "--max-length", str(budget["max_length"]), "--batch-size", str(budget["eval_batch"]),
+         "--max-length", str(budget["max_length"]), "--truncation-mode", "keep_end",
+         "--batch-size", str(budget["eval_batch"]),
          "--metrics", "rewards,dbs,htsr", "--device", device, "--out", str(path)],
         out / "eval.log")
     return json.loads(path.read_text())

@@ -70,6 +70,21 @@ TEST(Evaluator, ScoresMatchUnpaddedForwardOnStories260k) {
   EXPECT_THROW(score_pairs(model, {}, {}), ConfigError);
 }
 
+TEST(Evaluator, LoadRecordsTruncatesAsTheTrainingRunDid) {
+  DPOK_REQUIRE_ASSET(dir, "models/stories260k/hf");
+  DPOK_REQUIRE_ASSET(data, "hh-rlhf/helpful-online-test.jsonl.gz");
+  const auto tokenizer = text::Tokenizer::load(dir);
+  RecordSource source;
+  source.spec = data.string();
+  source.max_length = 64;
+  source.cache = false;
+  const auto kept_start = load_records(source, *tokenizer).size();
+  source.truncation_mode = data::TruncationMode::kKeepEnd;
+  const auto kept_end = load_records(source, *tokenizer).size();
+  // keep_start drops the dialogues whose prompt alone fills 64 tokens; keep_end keeps them.
+  EXPECT_LT(kept_start, kept_end);
+}
+
 TEST(Evaluator, RefusesATokenizerFromAnotherModel) {
   DPOK_REQUIRE_ASSET(dir, "models/stories260k/hf");
   DPOK_REQUIRE_ASSET(gpt2, "tokenizers/gpt2");

@@ -2,6 +2,7 @@
 #include "dpok/cli/options.h"
 
 #include <iostream>
+#include <map>
 
 #include "dpok/core/config_check.h"
 #include "dpok/core/error.h"
@@ -36,6 +37,13 @@ void add_data_options(CLI::App& app, std::string& spec, std::int64_t& max_length
 void add_record_source_options(CLI::App& app, eval::RecordSource& source,
                                const std::string& seed_help) {
   add_data_options(app, source.spec, source.max_length);
+  std::map<std::string, data::TruncationMode> modes;
+  for (const auto& name : enum_choices<data::TruncationMode>()) {
+    modes[name] = parse_enum<data::TruncationMode>(name, "--truncation-mode");
+  }
+  app.add_option("--truncation-mode", source.truncation_mode,
+                 "keep_start (default) or keep_end, as the training run's truncation_mode")
+      ->transform(CLI::CheckedTransformer(modes));
   app.add_option("--sample", source.sample, "random subset of N records (0 = all)")
       ->capture_default_str();
   app.add_option("--seed", source.seed, seed_help)->capture_default_str();

@@ -112,6 +112,7 @@ std::vector<data::PreferenceRecord> load_records(const RecordSource& source,
   config.train_files = data::split_data_spec(source.spec);
   config.eval_fraction = source.eval_fraction;
   config.max_length = source.max_length;
+  config.truncation_mode = source.truncation_mode;
   config.cache = source.cache;
   config.validate();
   auto splits = data::load_preference_data(config, tokenizer, source.seed);

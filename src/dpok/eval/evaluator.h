@@ -74,6 +74,8 @@ struct RecordSource {
   // Truncation and bad-record handling are the data section's defaults (data::DataConfig), the
   // ones `dpok train` and `dpok data stats` use.
   std::int64_t max_length = data::DataConfig{}.max_length;
+  // Set it to the training run's: keep_start drops records whose prompt alone fills max_length.
+  data::TruncationMode truncation_mode = data::DataConfig{}.truncation_mode;
   std::int64_t sample = 0;  // > 0: a seeded random subset of this many records
   bool cache = true;        // use the data subsystem's tokenization cache
 };
