@@ -6,8 +6,11 @@
 #     within 1e-6 and losses within 1e-5 after 3 updates, and the same held-out metrics;
 #   - zero_stage 1 through torchrun == plain data parallel (same tolerance);
 #   - zero_stage 1 stopped after 2 updates and resumed to 4 == 4 updates in one go, bit for bit;
+#   - the same checkpoint resumed by one process (another world size) regathers the shards;
 #   - SIGKILL of rank 1 mid-run: rank 0 exits non-zero within ddp_timeout, naming rank 1;
-#   - SIGTERM to one rank: all ranks checkpoint after the same update and exit 130.
+#   - SIGTERM to one rank: all ranks checkpoint after the same update and exit 130;
+#   - the reference caches built by 2 ranks are byte-identical to one process's;
+#   - dpok eval through torchrun reports exactly what one process reports.
 set -euo pipefail
 DPOK="$(realpath "$1")"
 PYTHON="$2"
@@ -26,9 +29,9 @@ cleanup() {
 }
 trap cleanup EXIT
 export OMP_NUM_THREADS=1 DPOK_THREADS=1
-failures=0
+passes=0 failures=0
 check() {  # check NAME CONDITION-OUTPUT (empty = ok)
-  if [[ -z "$2" ]]; then echo "ok   $1"; else echo "FAIL $1: $2"; failures=$((failures + 1)); fi
+  if [[ -z "$2" ]]; then echo "ok   $1"; passes=$((passes + 1)); else echo "FAIL $1: $2"; failures=$((failures + 1)); fi
 }
 
 "$PYTHON" - "$ASSETS/hh-rlhf/helpful-online-test.jsonl.gz" "$WORK/pairs.jsonl" <<'EOF'
@@ -128,6 +131,16 @@ run_ranks "$WORK/resumed" per_device_train_batch_size=4 max_steps=4 zero_stage=1
   { cat "$WORK/resumed.rank0.log" "$WORK/resumed.rank1.log"; exit 1; }
 check "zero_stage 1 resume is bit-exact" "$(compare "$WORK/straight" "$WORK/resumed" 0)"
 
+# Resume at another world size: a zero_stage 1 checkpoint of 2 ranks continued by one process with
+# the same global batch regathers the moments (a console note) and matches 2 ranks throughout.
+run_ranks "$WORK/regather" per_device_train_batch_size=4 max_steps=2 zero_stage=1 data.eval_fraction=0 ||
+  { cat "$WORK/regather.rank0.log"; exit 1; }
+"$DPOK" train --config "$WORK/base.yaml" output_dir="$WORK/regather" per_device_train_batch_size=8 \
+  max_steps=4 data.eval_fraction=0 --resume >"$WORK/regather.log" 2>&1 ||
+  { cat "$WORK/regather.log"; exit 1; }
+check "resume on 1 process regathers 2 ranks' shards" "$(compare "$WORK/straight" "$WORK/regather" 1e-6)"
+check "the regathering is reported" "$(grep -q 'sharded over 2 ranks was regathered' "$WORK/regather.log" || tail -n 3 "$WORK/regather.log")"
+
 # Fault injection: rank 1 is killed mid-run; rank 0 must stop within ddp_timeout naming it.
 port=$(free_port)
 for rank in 0 1; do
@@ -171,5 +184,38 @@ wait "$rank0" || status0=$?
 wait "$rank1" || status1=$?
 check "SIGTERM stops every rank with a checkpoint" "$([[ $status0 -eq 130 && $status1 -eq 130 ]] && ls -d "$WORK"/term/checkpoint-* >/dev/null 2>&1 || echo "exit $status0/$status1")"
 
-echo "$((9 - failures)) passed, $failures failed"
+# The reference's caches (precompute_ref_log_probs, precompute_ref_topk) computed by 2 ranks, each
+# on every other batch: the same bytes as one process's, and no part file left behind.
+cache_args=(max_steps=1 precompute_ref_log_probs=true precompute_ref_topk=true penalty_alpha=0.05
+  penalty_divergence=kl)
+"$DPOK" train --config "$WORK/base.yaml" output_dir="$WORK/cache-single" "${cache_args[@]}" \
+  ref_cache_dir="$WORK/cache-1" >"$WORK/cache-single.log" 2>&1 ||
+  { cat "$WORK/cache-single.log"; exit 1; }
+run_ranks "$WORK/cache-ddp" per_device_train_batch_size=4 "${cache_args[@]}" \
+  ref_cache_dir="$WORK/cache-2" ||
+  { cat "$WORK/cache-ddp.rank0.log" "$WORK/cache-ddp.rank1.log"; exit 1; }
+check "2 ranks build the reference caches of one process" "$(
+  cd "$WORK/cache-1" && for f in *; do cmp -s "$f" "$WORK/cache-2/$f" || echo "$f differs"; done
+  [[ $(ls "$WORK/cache-1" | wc -l) -ge 3 && $(ls "$WORK/cache-1") == $(ls "$WORK/cache-2") ]] ||
+    echo "files: $(ls "$WORK/cache-1") vs $(ls "$WORK/cache-2")")"
+
+# dpok eval through torchrun: each rank scores every other batch; rank 0 reports all of them,
+# identical to one process's report.
+eval_args=(eval --model "$ASSETS/models/stories260k/hf" --model "$WORK/ddp/checkpoint-3"
+  --reference "$ASSETS/models/stories260k/hf" --data "$WORK/pairs.jsonl" --max-length 64
+  --truncation-mode keep_end --batch-size 4 --bootstrap 200)
+"$DPOK" "${eval_args[@]}" --out "$WORK/eval-1.json" >"$WORK/eval-1.log" 2>&1 ||
+  { cat "$WORK/eval-1.log"; exit 1; }
+"$TORCHRUN" --nproc-per-node 2 --master-addr 127.0.0.1 --master-port "$(free_port)" --no-python \
+  "$DPOK" "${eval_args[@]}" --out "$WORK/eval-2.json" >"$WORK/eval-2.log" 2>&1 ||
+  { cat "$WORK/eval-2.log"; exit 1; }
+check "torchrun dpok eval == one process" "$("$PYTHON" - "$WORK/eval-1.json" "$WORK/eval-2.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+print("" if a == b else f"reports differ:\n{json.dumps(a)[:600]}\n{json.dumps(b)[:600]}")
+EOF
+)"
+check "torchrun dpok eval reports once" "$([[ $(grep -c '^wrote ' "$WORK/eval-2.log") -eq 1 ]] || echo "$(grep -c '^wrote ' "$WORK/eval-2.log") reports")"
+
+echo "$passes passed, $failures failed"
 [[ $failures -eq 0 ]]

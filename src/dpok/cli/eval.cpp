@@ -3,6 +3,10 @@
 // side, against the frozen reference (eval/compare.h assembles the report). With two or more
 // models, the reward-accuracy difference of each model against the first comes with a
 // paired-bootstrap interval. Prints tables; writes JSON with --out.
+//
+// Under torchrun (`torchrun --nproc-per-node N --no-python dpok eval ...`) the ranks share the
+// scoring (eval/evaluator.h) and rank 0 alone prints and writes, with the statistics of all
+// records, equal to one process's.
 #include <iostream>
 #include <memory>
 
@@ -11,6 +15,8 @@
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
 #include "dpok/core/torch/runtime.h"
+#include "dpok/dist/group.h"
+#include "dpok/dist/launch.h"
 #include "dpok/eval/compare.h"
 #include "dpok/text/tokenizer.h"
 
@@ -20,6 +26,7 @@ namespace {
 struct EvalOptions {
   std::vector<std::string> models;
   std::string reference, tokenizer, out, device = "cpu";
+  int64_t ddp_timeout = 1800;
   std::string metrics = "rewards,classification,dbs,htsr";
   eval::RecordSource source;
   eval::CompareOptions compare;
@@ -30,8 +37,11 @@ int run_eval(EvalOptions o) {
   o.compare.seed = o.source.seed;
   const auto tok = text::Tokenizer::load(resolve_tokenizer(o.models.front(), o.tokenizer, "eval"));
   const auto records = eval::load_records(o.source, *tok);
+  const auto launch = dist::launch_from_environment();
   model::LoadOptions load;
-  load.device = parse_device(o.device);
+  load.device = dist::rank_device(parse_device(o.device), launch);
+  const auto group = dist::Group::connect(launch, load.device, std::chrono::seconds(o.ddp_timeout));
+  o.compare.group = group.get();
   if (o.reference.empty()) o.reference = eval::default_reference(o.models.front());
   std::unique_ptr<eval::ScoredPairs> reference;
   if (o.compare.needs_reference()) {
@@ -43,14 +53,16 @@ int run_eval(EvalOptions o) {
     }
     auto ref_model = model::load_model(o.reference, load);
     eval::check_vocabulary(ref_model, *tok, o.reference);
-    reference = std::make_unique<eval::ScoredPairs>(eval::score_pairs(
-        ref_model, records,
-        {o.compare.batch_size, tok->pad_id().value_or(-1), /*embeddings=*/false}));
+    reference = std::make_unique<eval::ScoredPairs>(
+        eval::score_pairs(ref_model, records,
+                          {o.compare.batch_size, tok->pad_id().value_or(-1),
+                           /*embeddings=*/false, group.get()}));
   }
   std::vector<eval::ModelResult> results;
   for (const auto& path : o.models) {
     results.push_back(eval::evaluate_model(path, load, *tok, records, reference.get(), o.compare));
   }
+  if (!group->is_main()) return 0;
   const auto report = eval::build_report(o.source, records.size(), o.reference, results, o.compare);
   std::cout << report.text;
   if (!o.out.empty()) {
@@ -78,6 +90,9 @@ std::function<int()> setup_eval(CLI::App& app) {
   app.add_option("--batch-size", o->compare.batch_size, "pairs per forward")->capture_default_str();
   app.add_option("--bootstrap", o->compare.bootstrap, "bootstrap resamples")->capture_default_str();
   add_device_option(app, o->device);
+  app.add_option("--ddp-timeout", o->ddp_timeout,
+                 "under torchrun: seconds to wait for the other ranks before naming them")
+      ->capture_default_str();
   app.add_flag("--label-column", o->compare.label_column,
                "classify with the data's label column instead of chosen=1 / rejected=0");
   return [o]() { return run_eval(*o); };

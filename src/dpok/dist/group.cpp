@@ -158,6 +158,13 @@ void Group::wait(Pending& pending) {
 }
 
 void Group::all_reduce(const at::Tensor& tensor, const std::string& what) {
+  if (backend_ && tensor.device() != backend_->device) {
+    // NCCL reduces device tensors only: a host tensor (a table, metric sums) makes the round trip.
+    const auto on_device = tensor.to(backend_->device);
+    all_reduce(on_device, what);
+    tensor.copy_(on_device);
+    return;
+  }
   auto pending = all_reduce_async(tensor, what);
   wait(pending);
 }

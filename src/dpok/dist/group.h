@@ -65,7 +65,8 @@ class Group {
   // Completes `pending`. Throws Error after a census when the collective failed.
   void wait(Pending& pending);
 
-  // Blocking forms.
+  // Blocking forms. all_reduce also takes a tensor on another device than the backend's (a host
+  // tensor with NCCL), copied there and back.
   void all_reduce(const at::Tensor& tensor, const std::string& what);
   void broadcast(const at::Tensor& tensor, int root, const std::string& what);
   void barrier(const std::string& what);

@@ -203,9 +203,9 @@ ModelResult evaluate_model(const std::string& path, const model::LoadOptions& lo
   check_vocabulary(model, tokenizer, path);
   ScoredPairs scored;
   if (options.needs_scores()) {
-    scored = score_pairs(
-        model, records,
-        {options.batch_size, tokenizer.pad_id().value_or(-1), options.groups.count("dbs") > 0});
+    scored = score_pairs(model, records,
+                         {options.batch_size, tokenizer.pad_id().value_or(-1),
+                          options.groups.count("dbs") > 0, options.group});
   }
   std::vector<std::pair<std::string, at::Tensor>> weights;
   if (options.groups.count("htsr")) {

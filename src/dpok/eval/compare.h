@@ -33,11 +33,12 @@ std::set<std::string> parse_metric_groups(const std::string& list);
 
 struct CompareOptions {
   std::set<std::string> groups = {"rewards", "classification", "dbs", "htsr"};
-  double beta = 0.1;            // β of the implicit reward
-  std::int64_t batch_size = 8;  // pairs per forward
-  int bootstrap = 1000;         // bootstrap resamples (95% intervals)
-  std::uint64_t seed = 42;      // bootstrap seed
-  bool label_column = false;    // classify with records' labels instead of chosen=1/rejected=0
+  double beta = 0.1;             // β of the implicit reward
+  std::int64_t batch_size = 8;   // pairs per forward
+  int bootstrap = 1000;          // bootstrap resamples (95% intervals)
+  std::uint64_t seed = 42;       // bootstrap seed
+  bool label_column = false;     // classify with records' labels instead of chosen=1/rejected=0
+  dist::Group* group = nullptr;  // several processes: scoring is sharded (evaluator.h)
 
   bool needs_scores() const;     // rewards, classification or dbs
   bool needs_reference() const;  // rewards or classification

@@ -13,6 +13,7 @@
 #include "dpok/data/dataset.h"
 #include "dpok/data/json_stream.h"
 #include "dpok/data/torch/batch.h"
+#include "dpok/dist/group.h"
 #include "dpok/model/adapter.h"
 #include "dpok/model/scoring.h"
 #include "dpok/objective/semantic.h"
@@ -41,31 +42,44 @@ ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::Preference
   if (records.empty()) DPOK_THROW(ConfigError, "eval", "no preference records to score");
   model->eval();
   const auto device = model->options().device();
-  ScoredPairs out;
-  std::vector<at::Tensor> prompts, chosen, rejected;
+  const auto n = static_cast<std::int64_t>(records.size());
+  const int rank = options.group != nullptr ? options.group->rank() : 0;
+  const int world = options.group != nullptr ? options.group->world_size() : 1;
+  // Filled in place by this rank's batches, zeros elsewhere: the sum over ranks is the whole.
+  at::Tensor logps = at::zeros({2, n}, at::kDouble), embeddings;
+  if (options.embeddings) embeddings = at::zeros({3, n, model->config().hidden_size}, at::kFloat);
+  std::int64_t index = 0, start = 0;
   for_each_batch(
       records, options.batch_size, options.pad_id, [&](const data::PreferenceBatch& batch) {
+        const auto b = batch.num_pairs(), first = start;
+        const auto rows = [&](const at::Tensor& t) { return t.narrow(-2, first, b); };
+        start += b;
+        if (index++ % world != rank) return;
         const auto completion = batch.completion_mask.to(device);
         const auto scores =
             model::score_sequences(model, batch.input_ids.to(device),
                                    batch.attention_mask.to(device), completion, /*chunk_rows=*/0);
-        const auto logps = scores.logps.to(at::kCPU, at::kDouble).contiguous();
-        const auto b = batch.num_pairs();
-        const double* values = logps.data_ptr<double>();
-        out.chosen_logps.insert(out.chosen_logps.end(), values, values + b);
-        out.rejected_logps.insert(out.rejected_logps.end(), values + b, values + 2 * b);
+        rows(logps.unsqueeze(-1)).copy_(scores.logps.view({2, b, 1}));
         if (options.embeddings) {
           const auto pooled = objective::pool_pair_embeddings(
               scores.hidden.to(at::kFloat), batch.prompt_mask.to(device), completion);
-          prompts.push_back(pooled.prompt.cpu());
-          chosen.push_back(pooled.chosen.cpu());
-          rejected.push_back(pooled.rejected.cpu());
+          rows(embeddings).copy_(at::stack({pooled.prompt, pooled.chosen, pooled.rejected}));
         }
       });
+  if (world > 1) {
+    options.group->all_reduce(logps, "all_reduce of the evaluation's log-probs");
+    if (options.embeddings) {
+      options.group->all_reduce(embeddings, "all_reduce of the evaluation's embeddings");
+    }
+  }
+  ScoredPairs out;
+  const double* values = logps.data_ptr<double>();
+  out.chosen_logps.assign(values, values + n);
+  out.rejected_logps.assign(values + n, values + 2 * n);
   if (options.embeddings) {
-    out.prompt_embedding = at::cat(prompts, 0);
-    out.chosen_embedding = at::cat(chosen, 0);
-    out.rejected_embedding = at::cat(rejected, 0);
+    out.prompt_embedding = embeddings[0];
+    out.chosen_embedding = embeddings[1];
+    out.rejected_embedding = embeddings[2];
   }
   return out;
 }

@@ -25,6 +25,9 @@
 namespace dpok::text {
 class Tokenizer;
 }
+namespace dpok::dist {
+class Group;
+}
 
 namespace dpok::eval {
 
@@ -40,6 +43,10 @@ struct ScoreOptions {
   std::int64_t batch_size = 8;  // pairs per forward
   std::int64_t pad_id = 0;
   bool embeddings = true;
+  // Several processes (torchrun): rank r scores the batches b with b mod world_size = r and the
+  // results are summed over ranks into place, so every rank holds all N pairs, equal bit for bit
+  // to one process's (the batches are the same). nullptr or a world of one: alone.
+  dist::Group* group = nullptr;
 };
 
 // Collates `records` in order into batches of `batch_size` pairs (PreferenceBatch layout: chosen
@@ -49,8 +56,9 @@ void for_each_batch(std::span<const data::PreferenceRecord> records, std::int64_
                     std::int64_t pad_id,
                     const std::function<void(const data::PreferenceBatch&)>& visit);
 
-// Scores `records` in order (batches from for_each_batch). Throws ConfigError when there are no
-// records or batch_size < 1, and whatever the model throws for out-of-range token ids.
+// Scores `records` in order (batches from for_each_batch), sharded over options.group's ranks.
+// Throws ConfigError when there are no records or batch_size < 1, whatever the model throws for
+// out-of-range token ids, and dist::Group's Error when a rank fails.
 ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::PreferenceRecord> records,
                         const ScoreOptions& options);
 

@@ -92,9 +92,7 @@ void finish_gradient_sync(TrainerImpl& t) {
 void sum_over_ranks(TrainerImpl& t, std::vector<double>& values, const std::string& what) {
   if (!t.dp.distributed() || values.empty()) return;
   auto tensor = torch::tensor(values, torch::kDouble);
-  if (t.device.is_cuda()) tensor = tensor.to(t.device);
   t.dp.group->all_reduce(tensor, what);
-  tensor = tensor.to(torch::kCPU).contiguous();
   std::copy(tensor.data_ptr<double>(), tensor.data_ptr<double>() + tensor.numel(), values.begin());
 }
 
@@ -173,20 +171,46 @@ void load_optimizer_state(TrainerImpl& t, const fs::path& dir) {
     DPOK_THROW(FormatError, kComponent, "{}: {}", manifest_file.string(), e.what());
   }
   const int world = t.dp.group->world_size();
-  const auto saved_world = manifest.value("world_size", 0);
-  if (saved_world != world || t.dp.owners.empty()) {
-    DPOK_THROW(ConfigError, kComponent,
-               "{}: the optimizer state is sharded over {} ranks (zero_stage 1); this run has {} "
-               "rank(s) and zero_stage {}: resume with the same world size and zero_stage 1",
-               manifest_file.string(), saved_world, world, t.config.zero_stage);
-  }
-  if (manifest.value("owners", std::vector<int>{}) != t.dp.owners) {
+  const int saved_world = manifest.value("world_size", 0);
+  const auto saved_owners = manifest.value("owners", std::vector<int>{});
+  const auto params = t.optimizer->parameters();
+  if (saved_world < 1 || saved_owners.size() != params.size()) {
     DPOK_THROW(FormatError, kComponent,
-               "{}: the saved parameter owners differ from this model's partition",
-               manifest_file.string());
+               "{}: sharded over {} ranks for {} parameters; this model's optimizer has {}",
+               manifest_file.string(), saved_world, saved_owners.size(), params.size());
   }
-  load_optimizer(t.optimizer->adamw(), dir / shard_name(t.dp.group->rank()));
-  t.optimizer->shard(t.dp.owners, t.dp.group->rank());
+  if (saved_world == world && !t.dp.owners.empty()) {
+    if (saved_owners != t.dp.owners) {
+      DPOK_THROW(FormatError, kComponent,
+                 "{}: the saved parameter owners differ from this model's partition",
+                 manifest_file.string());
+    }
+    load_optimizer(t.optimizer->adamw(), dir / shard_name(t.dp.group->rank()));
+    t.optimizer->shard(t.dp.owners, t.dp.group->rank());
+    return;
+  }
+  // Another world size or zero_stage: every shard holds its owner's moments, so together they
+  // are the whole state, which this run keeps whole or splits its own way.
+  auto& state = t.optimizer->adamw().state();
+  std::remove_reference_t<decltype(state)> whole;
+  for (int r = 0; r < saved_world; ++r) {
+    load_optimizer(t.optimizer->adamw(), dir / shard_name(r));
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto found = state.find(params[i].unsafeGetTensorImpl());
+      if (saved_owners[i] == r && found != state.end()) {
+        whole[found->first] = std::move(found->second);
+        state.erase(found);  // the next shard's load must not see a moved-from entry
+      }
+    }
+  }
+  state = std::move(whole);
+  if (!t.dp.owners.empty()) t.optimizer->shard(t.dp.owners, t.dp.group->rank());
+  if (t.dp.is_main()) {
+    std::cerr << fmt::format(
+        "resume: the optimizer state sharded over {} ranks was regathered{}\n", saved_world,
+        t.dp.owners.empty() ? " (this run keeps it whole)"
+                            : fmt::format(" and re-split over {} ranks", world));
+  }
 }
 
 }  // namespace dpok::train

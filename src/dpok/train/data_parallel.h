@@ -13,12 +13,13 @@
 // zero_stage 1: each rank keeps the AdamW moments of its share of the parameters (dist/shard.h)
 // and updates only those; the updated values are then broadcast by their owners. Each rank writes
 // its moments as optimizer-rank-<R>.pt into the checkpoint, with optimizer_shards.json naming the
-// world size and owners; a resume must have the same world size (a plain optimizer.pt loads into
-// any world size and stage).
+// world size and owners. A resume at the same world size loads its own shard; at another world
+// size or zero_stage every rank regathers all shards and keeps its new share (a console note says
+// so). A plain optimizer.pt loads into any world size and stage.
 //
-// Not covered: the reference log-probs / top-k caches are computed by every rank for the whole
-// split (not sharded); checkpoints need an output_dir every rank can see (one node, or a shared
-// file system).
+// The reference's log-prob table and top-k cache are computed once, each rank taking every
+// world_size-th batch (ref_cache.h, ref_topk.h), and shared. Checkpoints and the reference cache
+// need directories every rank can see (one node, or a shared file system).
 #pragma once
 
 #include <filesystem>

@@ -7,8 +7,10 @@
 #include "dpok/core/file_util.h"
 #include "dpok/core/hash.h"
 #include "dpok/data/torch/batch_iterator.h"
+#include "dpok/dist/group.h"
 #include "dpok/io/cache_file.h"
 #include "dpok/model/lora.h"
+#include "dpok/model/quantized_base.h"
 #include "dpok/model/scoring.h"
 
 namespace dpok::train {
@@ -29,7 +31,7 @@ fs::path cache_file(const fs::path& dir, const std::string& key) {
 
 torch::Tensor compute_reference_logps(model::CausalLM& reference,
                                       const data::PreferenceDataset& dataset, int64_t batch_size,
-                                      int64_t pad_id, int64_t chunk_rows) {
+                                      int64_t pad_id, int64_t chunk_rows, dist::Group* group) {
   torch::NoGradGuard no_grad;
   const auto n = static_cast<int64_t>(dataset.records.size());
   auto table = torch::zeros({n, 2}, torch::kFloat);
@@ -37,7 +39,12 @@ torch::Tensor compute_reference_logps(model::CausalLM& reference,
   const auto device = reference->options().device();
   data::BatchIterator batches(dataset, batch_size, /*seed=*/0, /*shuffle=*/false,
                               /*group_by_length=*/false, pad_id);
-  while (auto batch = batches.next()) {
+  const int rank = group != nullptr ? group->rank() : 0;
+  const int world = group != nullptr ? group->world_size() : 1;
+  for (int64_t batch_index = 0;; ++batch_index) {
+    auto batch = batches.next();
+    if (!batch) break;
+    if (batch_index % world != rank) continue;
     auto scores = model::score_sequences(reference, batch->input_ids.to(device),
                                          batch->attention_mask.to(device),
                                          batch->completion_mask.to(device), chunk_rows);
@@ -46,6 +53,8 @@ torch::Tensor compute_reference_logps(model::CausalLM& reference,
     auto index = torch::tensor(batch->record_indices, torch::kLong);
     table.index_copy_(0, index, logps);
   }
+  // Zeros outside this rank's rows: the sum over ranks is the whole table.
+  if (world > 1) group->all_reduce(table, "all_reduce of the reference log-prob table");
   return table;
 }
 
@@ -68,6 +77,12 @@ std::string reference_cache_key(const data::PreferenceDataset& dataset, model::C
     auto t = item.value().detach().to(torch::kCPU).contiguous();
     h.add_pod(static_cast<int>(t.scalar_type()));
     h.add_words(t.data_ptr(), t.numel() * t.element_size());
+  }
+  // A quantized base computes other log-probs than its float weights: its blocks count.
+  for (const auto& [name, weight] : model::quantized_weights(*reference)) {
+    h.add(name);
+    h.add_pod(weight->ggml_type);
+    h.add_words(weight->blocks.data_ptr(), weight->blocks.nbytes());
   }
   return fmt::format("{:016x}", h.value());
 }

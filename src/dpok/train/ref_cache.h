@@ -21,6 +21,10 @@
 #include "dpok/data/record.h"
 #include "dpok/model/causal_lm.h"
 
+namespace dpok::dist {
+class Group;
+}
+
 namespace dpok::train {
 
 // Layout version of ref-*.bin and reftopk-*.bin (ref_topk.h). It is hashed into the cache key, so
@@ -29,9 +33,12 @@ inline constexpr uint32_t kReferenceCacheVersion = 2;
 
 // [N, 2] fp32 on the CPU: (ℓ_ref(chosen), ℓ_ref(rejected)) per record of `dataset`, computed in
 // dataset order in batches of `batch_size` pairs under NoGradGuard on the reference's device.
+// With `group` of several ranks, rank r computes the batches b with b mod world_size = r and the
+// table is summed over ranks: every rank gets the whole table, equal to one process's.
 torch::Tensor compute_reference_logps(model::CausalLM& reference,
                                       const data::PreferenceDataset& dataset, int64_t batch_size,
-                                      int64_t pad_id, int64_t chunk_rows);
+                                      int64_t pad_id, int64_t chunk_rows,
+                                      dist::Group* group = nullptr);
 
 // Hex key of (dataset token ids, max_length, reference parameters).
 std::string reference_cache_key(const data::PreferenceDataset& dataset, model::CausalLM& reference,

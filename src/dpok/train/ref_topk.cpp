@@ -3,9 +3,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <functional>
 
 #include "dpok/core/error.h"
 #include "dpok/data/torch/batch_iterator.h"
+#include "dpok/dist/group.h"
 #include "dpok/io/cache_file.h"
 #include "dpok/io/mapped_file.h"
 #include "dpok/model/logprobs.h"
@@ -60,10 +63,32 @@ fs::path topk_cache_file(const fs::path& cache_dir, const std::string& key, int6
          fmt::format("reftopk-{}-k{}-{}.bin", key, k, rows_per_record == 2 ? "both" : "chosen");
 }
 
+namespace {
+
+// Where one batch's blocks go, (record, row) by (record, row): the cache file itself, or a
+// rank's part file (framed per batch by its row count, for the merge).
+using BlockSink = std::function<void(int64_t rows, int64_t row, uint32_t count, const void* ids,
+                                     const void* logps, size_t bytes)>;
+
+std::ofstream open_part(const fs::path& part) {
+  std::ofstream out(part, std::ios::binary | std::ios::trunc);
+  if (!out) DPOK_THROW(IoError, kComponent, "cannot write {}", part.string());
+  return out;
+}
+
+void read_exact(std::ifstream& in, void* data, size_t bytes, const fs::path& part) {
+  in.read(static_cast<char*>(data), static_cast<std::streamsize>(bytes));
+  if (static_cast<size_t>(in.gcount()) != bytes) {
+    DPOK_THROW(IoError, kComponent, "{}: truncated part of the top-k cache", part.string());
+  }
+}
+
+}  // namespace
+
 void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset& dataset, int64_t k,
                       int64_t rows_per_record, int64_t batch_size, int64_t pad_id,
                       const fs::path& file, const std::string& key, int64_t chunk_rows,
-                      torch::Tensor* sequence_logps) {
+                      torch::Tensor* sequence_logps, dist::Group* group) {
   DPOK_CHECK(rows_per_record == 1 || rows_per_record == 2, "rows_per_record must be 1 or 2");
   DPOK_CHECK(sequence_logps == nullptr ||
                  (sequence_logps->dim() == 2 &&
@@ -74,24 +99,50 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
   k = std::min(k, vocab);
   const int64_t slice = model::auto_chunk_rows(vocab);
   const auto device = reference->options().device();
+  const int rank = group != nullptr ? group->rank() : 0;
+  const int world = group != nullptr ? group->world_size() : 1;
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
   if (ec) {
     DPOK_THROW(IoError, kComponent, "cannot create {}: {}", file.parent_path().string(),
                ec.message());
   }
-  io::CacheFileWriter writer(file, kFormat, key);
+  const auto part_of = [&](int r) { return fs::path(file.string() + ".part" + std::to_string(r)); };
+  std::unique_ptr<io::CacheFileWriter> writer;
   std::vector<uint32_t> counts;
-  counts.reserve(dataset.records.size() * static_cast<size_t>(rows_per_record));
+  std::ofstream part;
+  BlockSink sink;
+  if (world == 1) {
+    writer = std::make_unique<io::CacheFileWriter>(file, kFormat, key);
+    sink = [&](int64_t, int64_t, uint32_t count, const void* ids, const void* logps, size_t n) {
+      writer->write(ids, n);
+      writer->write(logps, n);
+      counts.push_back(count);
+    };
+  } else {
+    part = open_part(part_of(rank));
+    sink = [&](int64_t rows, int64_t row, uint32_t count, const void* ids, const void* logps,
+               size_t n) {
+      if (row == 0) part.write(reinterpret_cast<const char*>(&rows), sizeof(rows));
+      part.write(reinterpret_cast<const char*>(&count), sizeof(count));
+      part.write(static_cast<const char*>(ids), static_cast<std::streamsize>(n));
+      part.write(static_cast<const char*>(logps), static_cast<std::streamsize>(n));
+    };
+  }
   data::BatchIterator batches(dataset, batch_size, /*seed=*/0, /*shuffle=*/false,
                               /*group_by_length=*/false, pad_id);
-  while (auto batch = batches.next()) {
+  int64_t next_record = 0, n_batches = 0;
+  for (int64_t batch_index = 0;; ++batch_index) {
+    auto batch = batches.next();
+    if (!batch) break;
+    n_batches = batch_index + 1;
     const int64_t b = batch->num_pairs();
     for (int64_t i = 0; i < b; ++i) {
-      DPOK_CHECK(
-          batch->record_indices[i] == static_cast<int64_t>(counts.size()) / rows_per_record + i,
-          "unshuffled batches must visit records in order");
+      DPOK_CHECK(batch->record_indices[i] == next_record + i,
+                 "unshuffled batches must visit records in order");
     }
+    next_record += b;
+    if (batch_index % world != rank) continue;
     // Record-major row order: (pair 0 chosen, pair 0 rejected, pair 1 chosen, ...).
     std::vector<int64_t> order;
     for (int64_t i = 0; i < b; ++i) {
@@ -120,25 +171,60 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
     auto [top_ids, top_logps] = topk_rows(reference, selected, k, slice);
     auto row_counts = wanted.sum(1).to(torch::kLong);
     int64_t start = 0;
-    for (int64_t r = 0; r < static_cast<int64_t>(order.size()); ++r) {
+    const auto n_rows = static_cast<int64_t>(order.size());
+    for (int64_t r = 0; r < n_rows; ++r) {
       const int64_t c = row_counts[r].item<int64_t>();
-      auto block_ids = top_ids.narrow(0, start, c);
-      auto block_logps = top_logps.narrow(0, start, c);
-      writer.write(block_ids.data_ptr<int32_t>(), static_cast<size_t>(c * k) * 4);
-      writer.write(block_logps.data_ptr<float>(), static_cast<size_t>(c * k) * 4);
-      counts.push_back(static_cast<uint32_t>(c));
+      sink(n_rows, r, static_cast<uint32_t>(c), top_ids.narrow(0, start, c).data_ptr<int32_t>(),
+           top_logps.narrow(0, start, c).data_ptr<float>(), static_cast<size_t>(c * k) * 4);
       start += c;
     }
   }
-  writer.write(counts.data(), counts.size() * sizeof(uint32_t));
-  Trailer trailer{};
-  trailer.num_records = dataset.records.size();
-  trailer.k = static_cast<uint32_t>(k);
-  trailer.rows = static_cast<uint32_t>(rows_per_record);
-  trailer.vocab = static_cast<uint64_t>(vocab);
-  for (uint32_t c : counts) trailer.positions += c;
-  writer.write(&trailer, sizeof(trailer));
-  writer.commit();
+  if (world > 1) {
+    part.close();
+    if (!part) DPOK_THROW(IoError, kComponent, "cannot write {}", part_of(rank).string());
+    if (sequence_logps != nullptr) {
+      group->all_reduce(*sequence_logps, "all_reduce of the reference log-prob table");
+    }
+    group->barrier("writing this rank's part of the top-k cache");
+    if (group->is_main()) {
+      // Batch j is the next frame of part j mod world: interleaving them gives one process's file.
+      writer = std::make_unique<io::CacheFileWriter>(file, kFormat, key);
+      std::vector<std::ifstream> parts;
+      for (int r = 0; r < world; ++r) parts.emplace_back(part_of(r), std::ios::binary);
+      std::vector<char> buffer;
+      for (int64_t j = 0; j < n_batches; ++j) {
+        auto& in = parts[static_cast<size_t>(j % world)];
+        const fs::path source = part_of(static_cast<int>(j % world));
+        int64_t n_rows = 0;
+        read_exact(in, &n_rows, sizeof(n_rows), source);
+        for (int64_t r = 0; r < n_rows; ++r) {
+          uint32_t c = 0;
+          read_exact(in, &c, sizeof(c), source);
+          buffer.resize(static_cast<size_t>(c) * static_cast<size_t>(k) * 8);
+          read_exact(in, buffer.data(), buffer.size(), source);
+          writer->write(buffer.data(), buffer.size());
+          counts.push_back(c);
+        }
+      }
+    }
+  }
+  if (writer) {
+    writer->write(counts.data(), counts.size() * sizeof(uint32_t));
+    Trailer trailer{};
+    trailer.num_records = dataset.records.size();
+    trailer.k = static_cast<uint32_t>(k);
+    trailer.rows = static_cast<uint32_t>(rows_per_record);
+    trailer.vocab = static_cast<uint64_t>(vocab);
+    for (uint32_t c : counts) trailer.positions += c;
+    writer->write(&trailer, sizeof(trailer));
+    writer->commit();
+  }
+  if (world > 1) {
+    if (group->is_main()) {
+      for (int r = 0; r < world; ++r) fs::remove(part_of(r), ec);
+    }
+    group->barrier("publishing the top-k cache");
+  }
 }
 
 RefTopkCache::RefTopkCache(const fs::path& file, const std::string& key,

@@ -36,6 +36,10 @@
 #include "dpok/io/mapped_file.h"
 #include "dpok/model/causal_lm.h"
 
+namespace dpok::dist {
+class Group;
+}
+
 namespace dpok::train {
 
 // Cached top-k reference rows of one batch, CPU: ids int64 [R, T, k], log-probs fp32 [R, T, k];
@@ -92,11 +96,17 @@ std::filesystem::path topk_cache_file(const std::filesystem::path& cache_dir,
 // streams the top-k table to `file` atomically, its header naming `key`. k is clamped to the
 // vocabulary. Positions are projected and log-softmaxed in slices of about 64 MiB of fp32 logits.
 // With `sequence_logps` (a [N, 2] fp32 CPU tensor) the same pass also fills the sequence-level
-// table of ref_cache.h
-// (`chunk_rows` as there), saving a second reference pass. Throws IoError naming the file.
+// table of ref_cache.h (`chunk_rows` as there), saving a second reference pass.
+//
+// With `group` of several ranks the pass is shared out as compute_reference_logps does: rank r
+// computes the batches b with b mod world_size = r into <file>.part<r>, rank 0 then interleaves
+// the parts into `file` (the same bytes one process writes) and deletes them, and every rank
+// returns once the file is published, with the whole sequence table. The cache directory must
+// be one all ranks see (output_dir's, on one node). Throws IoError naming the file.
 void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset& dataset, int64_t k,
                       int64_t rows_per_record, int64_t batch_size, int64_t pad_id,
                       const std::filesystem::path& file, const std::string& key,
-                      int64_t chunk_rows = 0, torch::Tensor* sequence_logps = nullptr);
+                      int64_t chunk_rows = 0, torch::Tensor* sequence_logps = nullptr,
+                      dist::Group* group = nullptr);
 
 }  // namespace dpok::train
