@@ -14,7 +14,9 @@ agree: tests check them tightly in fp64).
 
 Variants: padded (the default path), padding_free, unfused (one logits chunk for all rows, as an
 unfused LM head holds them), checkpointing (gradient_checkpointing), lean (padding_free +
-gradient_checkpointing), lora (use_peft, the reference is the base with the adapters off).
+gradient_checkpointing), lora (use_peft on every projection, the reference is the base with the
+adapters off), lora_nodropout (lora_dropout 0), lora_lean (that + lean), qlora (lora_nodropout on
+a 4-bit base: load_in_4bit), qlora_lean (that + lean).
 Results and the command are recorded in docs/benchmarks.md, section "fit".
 """
 
@@ -40,6 +42,16 @@ VARIANTS = {
     "lean": {"padding_free": True, "gradient_checkpointing": True},
     "lora": {"use_peft": True, "lora_target_modules": "all-linear", "learning_rate": 1e-4},
 }
+# LoRA without dropout (the projections' inputs are then shared, not copied per adapter), with
+# the lean path, and on a 4-bit base (a GGUF file's quantized tensors stay as stored).
+LORA_SHARED = dict(VARIANTS["lora"], lora_dropout=0.0)
+VARIANTS.update({
+    "lora_nodropout": LORA_SHARED,
+    "lora_lean": dict(LORA_SHARED, padding_free=True, gradient_checkpointing=True),
+    "qlora": dict(LORA_SHARED, load_in_4bit=True),
+    "qlora_lean": dict(LORA_SHARED, load_in_4bit=True, padding_free=True,
+                       gradient_checkpointing=True),
+})
 
 
 def train(args, out, overrides):

@@ -105,5 +105,17 @@ check "corrupt trainer state exit code" "1" "$rc"
 check "corrupt trainer state message" "1" \
   "$(grep -c "^dpok: error: .*$ckpt/trainer_state.json: not valid JSON" <<<"$out")"
 
+# A LoRA checkpoint trained on a 4-bit base: train says what it quantized; dpok info describes
+# the adapter, then its base.
+printf 'model: %s\noutput_dir: %s\nmax_steps: 1\nuse_peft: true\nload_in_4bit: true\nlora_target_modules: all-linear\ndata:\n  train_files: [%s]\n  eval_fraction: 0\n' \
+  "$STORIES/hf" "$WORK/qlora" "$WORK/pairs.jsonl" >"$WORK/qlora.yaml"
+run "$DPOK" train --config "$WORK/qlora.yaml"
+check "qlora train exit code" "0" "$rc"
+check "qlora quantized base" "1" "$(grep -c '^base: 35 projections kept quantized (Q4_0 ×35)' <<<"$out")"
+run "$DPOK" info "$WORK/qlora/checkpoint-1"
+check "info adapter" "1" "$(grep -c '^adapter  *LoRA r 16, alpha 32 (scaling 2)' <<<"$out")"
+check "info adapter weights" "1" "$(grep -c 'adapter_model.safetensors: 70 tensors' <<<"$out")"
+check "info adapter base" "1" "$(grep -c '^parameters *260032' <<<"$out")"
+
 echo "smoke: $failures check(s) failed"
 exit $((failures > 0))

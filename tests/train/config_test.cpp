@@ -253,7 +253,9 @@ TEST_F(RecipeTest, HubIdsAndMissingFeaturesAreErrors) {
   EXPECT_EQ(error_of(model + "use_dora: true\n"),
             "[config] key 'use_dora': true asks for DoRA adapters, which dpok does not "
             "support yet (set it to false / null, or remove it) (in <yaml>)");
+  // QLoRA's switch is dpok's own key, valid with adapters only.
   expect_contains(error_of(model + "load_in_4bit: true\n"), "key 'load_in_4bit'");
+  expect_contains(error_of(model + "load_in_4bit: true\n"), "without use_peft");
   expect_contains(error_of(model + "optim: rmsprop\n"), "key 'optim': 'rmsprop'");
   expect_contains(error_of(model + "model: other\n"), "keep one");
   EXPECT_NO_THROW(TrainConfig::from_yaml(YAML::Load(model + "use_peft: false\nlora_r: 8\n")));
@@ -264,6 +266,32 @@ TEST_F(RecipeTest, HubIdsAndMissingFeaturesAreErrors) {
   EXPECT_EQ(lora.lora_r, 8);
   EXPECT_EQ(lora.lora_target_modules, std::vector<std::string>{"all-linear"});
   EXPECT_TRUE(lora.notes.empty());
+}
+
+// load_in_4bit / load_in_8bit (TRL's names) pick the GGUF block type of a quantized base; they
+// need use_peft, exclude each other, and base_quant_type must fit the bits.
+TEST(TrainConfig, QuantizedBaseKeys) {
+  const auto quantization = [](std::vector<std::string> overrides) {
+    return TrainConfig::from_yaml(base(), overrides).base_quantization();
+  };
+  EXPECT_FALSE(quantization({"use_peft=true"}).has_value());
+  EXPECT_EQ(quantization({"use_peft=true", "load_in_4bit=true"}), 2u);  // Q4_0
+  EXPECT_EQ(quantization({"use_peft=true", "load_in_8bit=true"}), 8u);  // Q8_0
+  EXPECT_EQ(quantization({"use_peft=true", "load_in_4bit=true", "base_quant_type=Q4_K"}), 12u);
+  EXPECT_EQ(quantization({"use_peft=true", "load_in_4bit=true", "base_quant_type=q5_1"}), 7u);
+  const auto error = [](std::vector<std::string> overrides) {
+    return error_of([&] { TrainConfig::from_yaml(base(), overrides); });
+  };
+  expect_contains(error({"use_peft=true", "load_in_4bit=true", "load_in_8bit=true"}),
+                  "key 'load_in_8bit'");
+  expect_contains(error({"load_in_8bit=true"}), "without use_peft");
+  expect_contains(error({"use_peft=true", "base_quant_type=q4_0"}), "empty without load_in_4bit");
+  expect_contains(error({"use_peft=true", "load_in_4bit=true", "base_quant_type=q8_0"}),
+                  "key 'base_quant_type': value q8_0");
+  expect_contains(error({"use_peft=true", "load_in_8bit=true", "base_quant_type=q4_0"}),
+                  "q8_0 with load_in_8bit");
+  expect_contains(error({"use_peft=true", "load_in_4bit=true", "base_quant_type=nf4"}),
+                  "q4_0, q4_1, q4_k");
 }
 
 TEST(TrainConfig, ResolvedDumpRoundTrips) {

@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 #include "dpok/core/file_util.h"
 #include "dpok/model/adapter.h"
 #include "dpok/model/loader.h"
+#include "dpok/model/quantized_base.h"
 #include "dpok/model/save.h"
 #include "dpok/train/trainer.h"
 #include "support/python_oracle.h"
@@ -153,6 +155,48 @@ TEST_F(TrainerLoraTest, PrecomputedReferenceIsTheBaseAlsoAfterResume) {
     ASSERT_TRUE(fs::exists(twin)) << twin;
     EXPECT_EQ(read_file(entry.path()), read_file(twin)) << twin;
   }
+}
+
+// QLoRA (load_in_4bit): the base's projections stay Q4_0 blocks; the reference is that quantized
+// base (adapters off), so the first loss is ln 2 and its log-probs differ from the float base's
+// (the reference cache does not mistake one for the other); the saved adapter, loaded on the
+// quantized base, gives the trained policy back; resume is bit-identical.
+TEST_F(TrainerLoraTest, QuantizedBaseTrainsAdaptersAgainstTheQuantizedBase) {
+  REQUIRE_MODEL();
+  const std::string cache = "ref_cache_dir=" + (tmp_ / "cache").string();
+  Trainer plain(lora_config(tmp_ / "plain", {"precompute_ref_log_probs=true", cache}), quiet());
+  EXPECT_EQ(plain.reference_info().train_logps, "computed");
+  Trainer trainer(
+      lora_config(tmp_ / "q4", {"load_in_4bit=true", "precompute_ref_log_probs=true", cache}),
+      quiet());
+  EXPECT_EQ(trainer.reference_info().train_logps, "computed");  // not the float base's table
+  EXPECT_FALSE(trainer.reference_info().model_loaded);
+  const auto quantized = model::quantized_weights(*trainer.policy());
+  ASSERT_EQ(quantized.size(), 7u * 5);
+  for (const auto& [name, weight] : quantized) EXPECT_EQ(weight->ggml_type, 2u) << name;  // Q4_0
+  const auto result = trainer.run();
+  ASSERT_EQ(result.losses.size(), 4u);
+  EXPECT_NEAR(result.losses[0], std::log(2.0), 1e-6);
+  for (double loss : result.losses) EXPECT_TRUE(std::isfinite(loss));
+
+  const std::vector<int64_t> ids = {1, 403, 52, 9, 77, 3, 260, 18, 11};
+  const auto input = torch::tensor(ids, torch::kLong).unsqueeze(0);
+  auto adapter = model::load_model(result.last_checkpoint, {torch::kFloat, torch::kCPU, 2u});
+  torch::NoGradGuard no_grad;
+  trainer.policy()->eval();
+  const auto trained = trainer.policy()->forward(input).logits;
+  EXPECT_LT(max_abs_diff(adapter->forward(input).logits, trained), 1e-6);
+  const model::AdaptersDisabled base_only(*trainer.policy());
+  auto float_base = model::load_model(model_dir_);
+  EXPECT_GT(
+      max_abs_diff(trainer.policy()->forward(input).logits, float_base->forward(input).logits),
+      1e-4);
+}
+
+TEST_F(TrainerLoraTest, QuantizedBaseResumeIsBitIdentical) {
+  REQUIRE_MODEL();
+  expect_resume_is_bit_identical(
+      [&](const fs::path& out) { return lora_config(out, {"load_in_8bit=true"}); });
 }
 
 TEST_F(TrainerLoraTest, ConfigurationErrorsNameTheKey) {

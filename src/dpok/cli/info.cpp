@@ -1,12 +1,15 @@
 // `dpok info MODEL [--json]`: what a checkpoint holds (architecture, parameter count, stored
 // dtype, context length, layer and head counts, RoPE) without loading its weights, and what its
 // weight files hold (files, tensors, bytes, per-type counts), read from their validated headers:
-// a missing, empty, truncated or corrupt weight file is an error, not a healthy model.
+// a missing, empty, truncated or corrupt weight file is an error, not a healthy model. A LoRA
+// adapter directory is described (configuration, adapter tensors) and then its base.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "dpok/cli/command.h"
 #include "dpok/core/error.h"
+#include "dpok/core/text_util.h"
+#include "dpok/model/adapter.h"
 #include "dpok/model/loader.h"
 
 namespace dpok::cli {
@@ -37,6 +40,21 @@ std::function<int()> setup_info(CLI::App& app) {
   app.add_option("model", *path, "model directory or file")->required();
   app.add_flag("--json", *as_json, "print the Hugging Face config.json of the model instead");
   return [path, as_json]() {
+    if (model::is_adapter_dir(*path) && !*as_json) {
+      // The adapter first, then the base it goes on.
+      const auto adapter = model::describe_adapter(*path);
+      const auto& lora = adapter.config.lora;
+      std::cout << fmt::format(
+          "adapter           LoRA r {}, alpha {} (scaling {:.4g}{}), dropout {}\n"
+          "target modules    {}\nmodules to save   {}\n"
+          "adapter weights   {}: {} tensors, {} parameters ({:.2f} MiB)\nbase model        {}\n\n",
+          lora.r, lora.alpha, lora.scaling(), lora.use_rslora ? ", rsLoRA" : "", lora.dropout,
+          join(lora.target_modules),
+          lora.modules_to_save.empty() ? "-" : join(lora.modules_to_save),
+          adapter.weights_file.string(), adapter.tensors, adapter.elements,
+          static_cast<double>(adapter.bytes) / (1 << 20), adapter.base.string());
+      *path = adapter.base.string();
+    }
     const auto format = model::detect_format(*path);
     std::string stored;
     const auto c = model::read_model_config(*path, &stored);

@@ -114,6 +114,20 @@ fs::path base_path(const AdapterConfig& config, const fs::path& dir, const fs::p
 
 }  // namespace
 
+AdapterSummary describe_adapter(const fs::path& dir) {
+  AdapterSummary summary;
+  summary.config = read_adapter_config(dir);
+  summary.base = base_path(summary.config, dir, {});
+  summary.weights_file = dir / kWeightsFile;
+  const auto file = io::SafetensorsFile::open(summary.weights_file);
+  for (const auto& view : file.tensors()) {
+    ++summary.tensors;
+    summary.elements += view.numel();
+    summary.bytes += view.nbytes;
+  }
+  return summary;
+}
+
 bool is_adapter_dir(const fs::path& path) {
   std::error_code ec;
   return fs::is_directory(path, ec) && fs::exists(path / kConfigFile, ec);
@@ -197,7 +211,10 @@ CausalLM load_adapter_model(const fs::path& dir, const LoadOptions& options, con
 }
 
 CausalLM merge_adapter(const fs::path& dir, const LoadOptions& options, const fs::path& base) {
-  auto adapted = load_adapter_model(dir, options, base);
+  // Merging needs float base weights to add B·A to, whatever the caller asked for.
+  LoadOptions float_base = options;
+  float_base.quantize_projections.reset();
+  auto adapted = load_adapter_model(dir, float_base, base);
   at::NoGradGuard no_grad;
   // Fold every adapter into its base weight, in fp32: W + scaling · B A (PEFT's get_delta_weight).
   for (const auto& item : adapted->named_modules()) {

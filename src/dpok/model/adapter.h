@@ -43,6 +43,19 @@ void save_adapter(CausalLMImpl& model, const AdapterConfig& config,
 // one is missing, of another shape, or not part of the configured adapter.
 void load_adapter_weights(CausalLMImpl& model, const std::filesystem::path& dir);
 
+// What an adapter directory holds, without loading anything (`dpok info`): its configuration,
+// its base (checked to exist, as loading would), and adapter_model.safetensors' tensors from its
+// validated header. Throws like read_adapter_config, ConfigError for a missing base, FormatError
+// / IoError naming a corrupt or missing weight file.
+struct AdapterSummary {
+  AdapterConfig config;
+  std::filesystem::path base;
+  std::filesystem::path weights_file;
+  int64_t tensors = 0, elements = 0;
+  uint64_t bytes = 0;
+};
+AdapterSummary describe_adapter(const std::filesystem::path& dir);
+
 // The base at `base` (empty: the config's base_model_name_or_path) with the adapter of `dir`
 // applied and loaded, adapters enabled. Throws like load_model and the functions above; a
 // missing base says which path the adapter names.

@@ -5,6 +5,8 @@
 
 #include <cmath>
 
+#include "dpok/core/error.h"
+
 namespace dpok::model {
 
 at::Tensor register_weight(torch::nn::Module& parent, const std::string& child,
@@ -16,13 +18,14 @@ at::Tensor register_weight(torch::nn::Module& parent, const std::string& child,
 }
 
 ProjectionImpl::ProjectionImpl(int64_t in_features, int64_t out_features, bool with_bias,
-                               const at::TensorOptions& options) {
+                               const at::TensorOptions& options)
+    : in_features_(in_features), out_features_(out_features), options_(options) {
   weight = register_parameter("weight", at::empty({out_features, in_features}, options));
   if (with_bias) bias = register_parameter("bias", at::empty({out_features}, options));
 }
 
 at::Tensor ProjectionImpl::forward(const at::Tensor& x) {
-  auto y = at::linear(x, weight, bias);
+  auto y = is_quantized() ? quantized_linear(x, quantized_, bias) : at::linear(x, weight, bias);
   if (!has_lora() || !adapters_->enabled) return y;
   // PEFT's order: result + lora_B(lora_A(dropout(x))) * scaling.
   const bool drop = lora_dropout_ > 0 && is_training() && at::GradMode::is_enabled();
@@ -30,15 +33,28 @@ at::Tensor ProjectionImpl::forward(const at::Tensor& x) {
   return y + at::linear(at::linear(input, lora_A), lora_B) * lora_scaling_;
 }
 
+void ProjectionImpl::keep_quantized(QuantizedWeight blocks) {
+  if (blocks.out_features != out_features_ || blocks.in_features != in_features_) {
+    DPOK_THROW(FormatError, "model", "quantized weight [{}, {}] for a [{}, {}] projection",
+               blocks.out_features, blocks.in_features, out_features_, in_features_);
+  }
+  quantized_ = std::move(blocks);
+  if (weight.defined()) {
+    parameters_.erase("weight");
+    weight = at::Tensor();
+  }
+  if (bias.defined()) bias.requires_grad_(false);
+}
+
 void ProjectionImpl::add_lora(int64_t r, double scaling, double dropout,
                               std::shared_ptr<const AdapterSwitch> adapters) {
   at::NoGradGuard no_grad;
-  weight.requires_grad_(false);
+  if (weight.defined()) weight.requires_grad_(false);
   if (bias.defined()) bias.requires_grad_(false);
-  const auto options =
-      weight.options();  // the model's dtype: a bf16 compute copy gets bf16 adapters
-  lora_A = register_weight(*this, "lora_A", {r, weight.size(1)}, options);
-  lora_B = register_weight(*this, "lora_B", {weight.size(0), r}, options);
+  // The model's dtype and device: a bf16 compute copy gets bf16 adapters.
+  const auto options = weight.defined() ? weight.options() : options_;
+  lora_A = register_weight(*this, "lora_A", {r, in_features_}, options);
+  lora_B = register_weight(*this, "lora_B", {out_features_, r}, options);
   torch::nn::init::kaiming_uniform_(lora_A, /*a=*/std::sqrt(5.0));
   lora_B.zero_();
   lora_scaling_ = scaling;

@@ -6,7 +6,8 @@
 //
 // A projection can carry a LoRA adapter (PEFT's LoraLayer for nn.Linear; lora.h attaches them):
 // y = x Wᵀ + b + scaling · dropout(x) Aᵀ Bᵀ while the model's AdapterSwitch is on, the frozen
-// base projection alone while it is off.
+// base projection alone while it is off. Its frozen weight can be kept quantized (QLoRA-style,
+// quantized_linear.h); the float parameter is then released and no longer listed.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -15,6 +16,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "dpok/model/quantized_linear.h"
 
 namespace dpok::model {
 
@@ -47,10 +50,22 @@ class ProjectionImpl : public torch::nn::Module {
   bool has_lora() const { return lora_A.defined(); }
   double lora_scaling() const { return lora_scaling_; }
 
-  at::Tensor weight, bias;    // bias undefined when absent
+  // Replaces the float weight by `blocks` ([out, in] of this projection), frozen: the parameter
+  // "weight" is unregistered and released, forwards dequantize on the fly. Throws FormatError
+  // when the shape differs.
+  void keep_quantized(QuantizedWeight blocks);
+  bool is_quantized() const { return quantized_.defined(); }
+  const QuantizedWeight& quantized() const { return quantized_; }
+  int64_t in_features() const { return in_features_; }
+  int64_t out_features() const { return out_features_; }
+
+  at::Tensor weight, bias;    // weight undefined when quantized; bias undefined when absent
   at::Tensor lora_A, lora_B;  // undefined without an adapter
 
  private:
+  int64_t in_features_, out_features_;
+  at::TensorOptions options_;
+  QuantizedWeight quantized_;
   double lora_scaling_ = 0.0, lora_dropout_ = 0.0;
   std::shared_ptr<const AdapterSwitch> adapters_;
 };

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "dpok/model/causal_lm.h"
@@ -28,6 +29,9 @@ namespace dpok::model {
 struct LoadOptions {
   c10::ScalarType dtype = c10::kFloat;
   c10::Device device = c10::kCPU;
+  // Keep the decoder projections' weights quantized (quantized_base.h): float weights become this
+  // ggml type, GGUF blocks stay as stored. nullopt: every weight in `dtype`.
+  std::optional<uint32_t> quantize_projections = std::nullopt;
 };
 
 enum class CheckpointFormat { kHuggingFace, kGguf, kLlama2c };

@@ -9,6 +9,7 @@
 #include "dpok/io/gguf.h"
 #include "dpok/model/architecture.h"
 #include "dpok/model/loader.h"
+#include "dpok/model/quantized_base.h"
 #include "dpok/model/weights.h"
 
 namespace dpok::model {
@@ -161,11 +162,29 @@ at::Tensor read_tensor(const io::GgufFile& file, const std::string& name) {
       values->data(), info.shape, [values](void*) mutable { values.reset(); }, at::kFloat);
 }
 
-// Copies GGUF tensor `gguf_name` into parameter `hf_name`. A parameter the model lacks is
-// skipped when the file lacks it too; a tensor the model has no place for is an error.
+// Rows of `value` (a weight, a bias or a weight's quantized blocks: one row per output) from
+// Meta's RoPE order to Hugging Face's when `rope` says so. `expected_rows` is the parameter's.
+at::Tensor hf_rope_rows(at::Tensor value, RopeRows rope, int64_t expected_rows,
+                        const ModelConfig& config, const io::GgufFile& file,
+                        const std::string& gguf_name) {
+  if (rope == RopeRows::kNone) return value;
+  const int64_t heads =
+      rope == RopeRows::kQuery ? config.num_attention_heads : config.num_key_value_heads;
+  if (value.dim() < 1 || value.size(0) != expected_rows) {
+    DPOK_THROW(FormatError, kComponent, "{}: tensor '{}' has shape {}, expected {} rows",
+               file.path().string(), gguf_name, io::shape_string(file.info(gguf_name).shape),
+               expected_rows);
+  }
+  return meta_to_hf_rope_rows(value, heads);
+}
+
+// Copies GGUF tensor `gguf_name` into parameter `hf_name`, or into its projection's quantized
+// weight when `quantizer` asks for it (blocks of a quantized type kept as they are). A parameter
+// the model lacks is skipped when the file lacks it too; a tensor the model has no place for is
+// an error.
 void load_tensor(torch::OrderedDict<std::string, at::Tensor>& params, const ModelConfig& config,
                  const io::GgufFile& file, const std::string& gguf_name, const std::string& hf_name,
-                 RopeRows rope) {
+                 RopeRows rope, const ProjectionQuantizer& quantizer) {
   auto* param = params.find(hf_name);
   if (param == nullptr) {
     if (!file.contains(gguf_name)) return;
@@ -174,23 +193,25 @@ void load_tensor(torch::OrderedDict<std::string, at::Tensor>& params, const Mode
   }
   const std::string source = file.path().string();
   const io::GgufTensorInfo& info = file.info(gguf_name);
+  ProjectionImpl* projection = quantizer.target(hf_name);
+  if (projection != nullptr && !info.dtype) {
+    auto blocks = QuantizedWeight::from_gguf(file, gguf_name);
+    blocks.blocks = hf_rope_rows(blocks.blocks, rope, param->size(0), config, file, gguf_name);
+    projection->keep_quantized(std::move(blocks));
+    *param = at::Tensor();
+    return;
+  }
   if (info.dtype && rope == RopeRows::kNone) {
     const auto& view = file.at(gguf_name);
     load_parameter(*param, view, source);
-    return release_view_pages(view);
+    release_view_pages(view);
+  } else {
+    auto value =
+        hf_rope_rows(read_tensor(file, gguf_name), rope, param->size(0), config, file, gguf_name);
+    load_parameter(*param, value, gguf_name, source);
+    if (info.dtype) release_view_pages(file.at(gguf_name));
   }
-  auto value = read_tensor(file, gguf_name);
-  if (rope != RopeRows::kNone) {
-    const int64_t heads =
-        rope == RopeRows::kQuery ? config.num_attention_heads : config.num_key_value_heads;
-    if (value.dim() < 1 || value.size(0) != param->size(0)) {
-      DPOK_THROW(FormatError, kComponent, "{}: tensor '{}' has shape {}, expected {}", source,
-                 gguf_name, io::shape_string(info.shape), io::shape_string(param->sizes().vec()));
-    }
-    value = meta_to_hf_rope_rows(value, heads);
-  }
-  load_parameter(*param, value, gguf_name, source);
-  if (info.dtype) release_view_pages(file.at(gguf_name));
+  if (projection != nullptr) quantizer.quantize_loaded(hf_name, *param);
 }
 
 }  // namespace
@@ -206,17 +227,19 @@ CausalLM load_gguf(const std::filesystem::path& path, const LoadOptions& options
   CausalLM model(config, at::TensorOptions().dtype(options.dtype).device(options.device),
                  /*initialize=*/false);
   auto params = model->named_parameters();
+  const ProjectionQuantizer quantizer(*model, options.quantize_projections);
   for (const auto& name : kGlobalNames) {
     if (name.hf == "lm_head.weight" && config.tie_word_embeddings) continue;
     load_tensor(params, config, file, std::string(name.gguf), std::string(name.hf),
-                meta_rope_rows ? name.rope : RopeRows::kNone);
+                meta_rope_rows ? name.rope : RopeRows::kNone, quantizer);
   }
   for (int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {
     const std::string gguf_prefix = "blk." + std::to_string(layer) + ".";
     const std::string hf_prefix = "model.layers." + std::to_string(layer) + ".";
     for (const auto& name : kLayerNames) {
       load_tensor(params, config, file, gguf_prefix + std::string(name.gguf),
-                  hf_prefix + std::string(name.hf), meta_rope_rows ? name.rope : RopeRows::kNone);
+                  hf_prefix + std::string(name.hf), meta_rope_rows ? name.rope : RopeRows::kNone,
+                  quantizer);
     }
   }
   model->eval();

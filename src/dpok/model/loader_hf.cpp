@@ -5,6 +5,7 @@
 #include "dpok/core/file_util.h"
 #include "dpok/io/safetensors.h"
 #include "dpok/model/loader.h"
+#include "dpok/model/quantized_base.h"
 #include "dpok/model/weights.h"
 
 namespace dpok::model {
@@ -69,12 +70,15 @@ CausalLM load_hf(const std::filesystem::path& dir_or_file, const LoadOptions& op
   const std::string source = checkpoint.path().string();
   CausalLM model(config, at::TensorOptions().dtype(options.dtype).device(options.device),
                  /*initialize=*/false);
+  const ProjectionQuantizer quantizer(*model, options.quantize_projections);
   for (auto& item : model->named_parameters()) {
     if (!checkpoint.contains(item.key())) {
       DPOK_THROW(FormatError, kComponent, "{}: missing tensor '{}' ({} expects it)", source,
                  item.key(), config.architecture);
     }
     load_parameter(item.value(), checkpoint.at(item.key()), source);
+    if (quantizer.target(item.key()) != nullptr)
+      quantizer.quantize_loaded(item.key(), item.value());
   }
   model->eval();
   return model;

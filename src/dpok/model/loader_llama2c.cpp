@@ -5,6 +5,7 @@
 #include "dpok/core/error.h"
 #include "dpok/io/llama2c.h"
 #include "dpok/model/loader.h"
+#include "dpok/model/quantized_base.h"
 #include "dpok/model/weights.h"
 
 namespace dpok::model {
@@ -98,11 +99,13 @@ CausalLM load_llama2c(const std::filesystem::path& path, const LoadOptions& opti
   if (!config.tie_word_embeddings) {
     load_view(param("lm_head.weight"), file.at(kClassifier), RopeRows::kNone, config, source);
   }
+  const ProjectionQuantizer quantizer(*model, options.quantize_projections);
   for (const auto& name : kLayerNames) {
     const auto& stacked = file.at(name.llama2c);
     for (int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {
       const std::string hf = "model.layers." + std::to_string(layer) + "." + std::string(name.hf);
       load_view(param(hf), io::layer_slice(stacked, layer), name.rope, config, source);
+      if (quantizer.target(hf) != nullptr) quantizer.quantize_loaded(hf, param(hf));
     }
   }
   model->eval();

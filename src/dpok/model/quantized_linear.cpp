@@ -32,8 +32,13 @@ const io::GgmlTypeInfo& checked_type(uint32_t ggml_type) {
   return *type;
 }
 
+// A row of `in_features` in whole blocks (quantize pads the last one with zeros).
+int64_t padded_in(const io::GgmlTypeInfo& type, int64_t in_features) {
+  return (in_features + type.block_size - 1) / type.block_size * type.block_size;
+}
+
 int64_t row_bytes(const io::GgmlTypeInfo& type, int64_t in_features) {
-  return in_features / type.block_size * type.type_size;
+  return padded_in(type, in_features) / type.block_size * type.type_size;
 }
 
 // Enough rows per task that each decodes about 64k elements.
@@ -133,13 +138,10 @@ QuantizedWeight QuantizedWeight::quantize(const at::Tensor& weight, uint32_t ggm
   }
   const io::GgmlTypeInfo& type = checked_type(ggml_type);
   DPOK_CHECK(weight.dim() == 2, "quantize: weight of {} dimensions", weight.dim());
-  const int64_t out = weight.size(0), in = weight.size(1);
-  if (in % type.block_size != 0) {
-    DPOK_THROW(ConfigError, "quantized",
-               "cannot quantize a [{}, {}] weight to {}: {} is not a multiple of {}", out, in,
-               type.name, in, type.block_size);
-  }
-  const at::Tensor values = weight.detach().to(at::kCPU, at::kFloat).contiguous();
+  const int64_t out = weight.size(0), in = weight.size(1), padded = padded_in(type, in);
+  at::Tensor values = weight.detach().to(at::kCPU, at::kFloat);
+  if (padded != in) values = at::constant_pad_nd(values, {0, padded - in});
+  values = values.contiguous();
   QuantizedWeight w;
   w.ggml_type = ggml_type;
   w.out_features = out;
@@ -148,9 +150,9 @@ QuantizedWeight QuantizedWeight::quantize(const at::Tensor& weight, uint32_t ggm
   w.blocks = at::empty({out, bytes_per_row}, at::kByte);
   const float* src = values.data_ptr<float>();
   auto* dst = reinterpret_cast<std::byte*>(w.blocks.data_ptr());
-  at::parallel_for(0, out, grain_rows(in), [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, out, grain_rows(padded), [&](int64_t begin, int64_t end) {
     io::quantize(
-        ggml_type, std::span(src + begin * in, static_cast<size_t>((end - begin) * in)),
+        ggml_type, std::span(src + begin * padded, static_cast<size_t>((end - begin) * padded)),
         std::span(dst + begin * bytes_per_row, static_cast<size_t>((end - begin) * bytes_per_row)));
   });
   return w;
@@ -164,15 +166,16 @@ at::Tensor QuantizedWeight::dequantize_rows(int64_t begin, int64_t end) const {
   DPOK_CHECK(defined() && 0 <= begin && begin <= end && end <= out_features,
              "dequantize rows [{}, {}) of {}", begin, end, out_features);
   const int64_t bytes_per_row = blocks.size(1);
-  at::Tensor result = at::empty({end - begin, in_features}, at::kFloat);
+  const int64_t padded = padded_in(checked_type(ggml_type), in_features);
+  at::Tensor result = at::empty({end - begin, padded}, at::kFloat);
   const auto* src = reinterpret_cast<const std::byte*>(blocks.data_ptr()) + begin * bytes_per_row;
   float* dst = result.data_ptr<float>();
-  at::parallel_for(0, end - begin, grain_rows(in_features), [&](int64_t b, int64_t e) {
+  at::parallel_for(0, end - begin, grain_rows(padded), [&](int64_t b, int64_t e) {
     io::dequantize(ggml_type,
                    std::span(src + b * bytes_per_row, static_cast<size_t>((e - b) * bytes_per_row)),
-                   std::span(dst + b * in_features, static_cast<size_t>((e - b) * in_features)));
+                   std::span(dst + b * padded, static_cast<size_t>((e - b) * padded)));
   });
-  return result;
+  return padded == in_features ? result : result.narrow(1, 0, in_features);
 }
 
 std::string QuantizedWeight::describe() const {

@@ -25,7 +25,7 @@ struct QuantizedWeight {
   uint32_t ggml_type = 0;
   int64_t out_features = 0;
   int64_t in_features = 0;
-  at::Tensor blocks;  // uint8 [out_features, row_bytes], CPU, contiguous
+  at::Tensor blocks;  // uint8 [out_features, row_bytes], CPU, contiguous (rows in whole blocks)
 
   // Copies `bytes` (the tensor's blocks as a GGUF file stores them, row-major [out, in]).
   // Throws UnsupportedError when the type cannot be dequantized and FormatError when the shape is
@@ -34,9 +34,9 @@ struct QuantizedWeight {
                                     std::span<const std::byte> bytes);
   // Tensor `name` of `file` as it is stored (a 2-D [out, in] tensor).
   static QuantizedWeight from_gguf(const io::GgufFile& file, std::string_view name);
-  // Quantizes a float [out, in] tensor (any float dtype or device) row by row. Throws
-  // UnsupportedError for a type gguf_quantize.h cannot write and ConfigError when `in` is not a
-  // whole number of blocks.
+  // Quantizes a float [out, in] tensor (any float dtype or device) row by row; a row that is not
+  // whole blocks is padded with zeros (stored, never seen: dequantize returns `in` columns).
+  // Throws UnsupportedError for a type gguf_quantize.h cannot write.
   static QuantizedWeight quantize(const at::Tensor& weight, uint32_t ggml_type);
 
   bool defined() const { return blocks.defined(); }

@@ -9,6 +9,7 @@
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
 #include "dpok/io/safetensors.h"
+#include "dpok/model/quantized_base.h"
 #include "dpok/model/weights.h"
 
 namespace dpok::model {
@@ -73,6 +74,10 @@ void save_pretrained(CausalLM& model, const std::filesystem::path& dir, size_t m
   }
   std::vector<std::pair<std::string, at::Tensor>> named;
   for (const auto& item : model->named_parameters()) named.emplace_back(item.key(), item.value());
+  // A quantized base is written dequantized: a Hugging Face checkpoint holds float weights.
+  for (const auto& [name, weight] : quantized_weights(*model)) {
+    named.emplace_back(name, weight->dequantize().to(model->options()));
+  }
   std::vector<at::Tensor> holders;
   const auto tensors = tensors_to_write(named, holders);
   io::write_safetensors_checkpoint(dir, tensors, max_shard_bytes, {{"format", "pt"}});

@@ -3,12 +3,15 @@
 // data/config.cpp; this table lifts them to the top level.
 #include "dpok/train/config.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
 #include "dpok/core/torch/runtime.h"
+#include "dpok/io/gguf.h"
 #include "dpok/model/lora.h"
+#include "dpok/model/quantized_linear.h"
 #include "dpok/objective/requirements.h"
 #include "dpok/train/reference_plan.h"
 #include "dpok/train/trl_keys.h"
@@ -38,6 +41,13 @@ std::vector<schema::Field<TrainConfig>> run_rows() {
             "projections with adapters (q_proj, ..., down_proj) or all-linear; empty: q_proj, "
             "v_proj"),
       field("use_rslora", &C::use_rslora, "rank-stabilised scaling lora_alpha / √lora_r"),
+      field("load_in_4bit", &C::load_in_4bit,
+            "with use_peft: keep the frozen projections 4-bit (base_quant_type, QLoRA-style)"),
+      field("load_in_8bit", &C::load_in_8bit,
+            "with use_peft: keep the frozen projections 8-bit (Q8_0)"),
+      field("base_quant_type", &C::base_quant_type,
+            "GGUF block type of a quantized base: q4_0, q4_1, q4_k, q5_0, q5_1 (4-bit), q8_0 "
+            "(8-bit); empty: q4_0 / q8_0; a GGUF file's quantized tensors stay as stored"),
       field("lora_modules_to_save", &C::lora_modules_to_save,
             "lm_head / embed_tokens: trained in full as copies (PEFT's modules_to_save)"),
       field("sync_ref_model", &C::sync_ref_model,
@@ -194,6 +204,26 @@ TrainConfig TrainConfig::from_yaml(YAML::Node root, const std::vector<std::strin
   return cfg;
 }
 
+std::optional<uint32_t> TrainConfig::base_quantization() const {
+  if (!load_in_4bit && !load_in_8bit) return std::nullopt;
+  const std::string name =
+      base_quant_type.empty() ? (load_in_4bit ? "Q4_0" : "Q8_0") : base_quant_type;
+  std::optional<uint32_t> type;
+  try {
+    type = model::ggml_type_from_name(name);
+  } catch (const ConfigError&) {
+  }  // reported below, with the key
+  static const std::vector<std::string> kFourBit = {"Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1"};
+  const std::string canonical = type ? io::ggml_type_name(*type) : std::string();
+  const bool fits = load_in_4bit
+                        ? std::find(kFourBit.begin(), kFourBit.end(), canonical) != kFourBit.end()
+                        : canonical == "Q8_0";
+  require_value(fits, "base_quant_type", base_quant_type,
+                load_in_4bit ? "one of q4_0, q4_1, q4_k, q5_0, q5_1 with load_in_4bit"
+                             : "q8_0 with load_in_8bit");
+  return type;
+}
+
 void TrainConfig::validate() const {
   require_value(!model.empty(), "model", "''", "a Hugging Face directory or GGUF file");
   parse_dtype(dtype);  // throws ConfigError naming the valid dtypes
@@ -236,6 +266,14 @@ void TrainConfig::validate() const {
   require_value(lora_dropout >= 0 && lora_dropout < 1, "lora_dropout", lora_dropout, "in [0, 1)");
   model::resolve_target_modules(lora_target_modules, "lora_target_modules");
   model::check_modules_to_save(lora_modules_to_save, "lora_modules_to_save");
+  require_value(!(load_in_4bit && load_in_8bit), "load_in_8bit", "true",
+                "false when load_in_4bit is true (one quantization of the base)");
+  require_value(use_peft || !(load_in_4bit || load_in_8bit),
+                load_in_4bit ? "load_in_4bit" : "load_in_8bit", "true",
+                "false without use_peft (a quantized base is frozen: it trains LoRA adapters)");
+  require_value(base_quant_type.empty() || load_in_4bit || load_in_8bit, "base_quant_type",
+                base_quant_type, "empty without load_in_4bit / load_in_8bit");
+  base_quantization();  // throws ConfigError for a type that does not fit the bits
   require_value(!use_peft || !sync_ref_model, "sync_ref_model", "true",
                 "false with use_peft (the reference is the frozen base: adapters off)");
   const bool encoder = objective.embedding_source == objective::EmbeddingSource::kEncoder;

@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,14 @@ struct TrainConfig {
   std::vector<std::string> lora_target_modules;
   bool use_rslora = false;  // scaling lora_alpha / √r instead of lora_alpha / r
   std::vector<std::string> lora_modules_to_save;  // lm_head, embed_tokens: trained copies
+  // QLoRA-style bases (TRL's load_in_4bit / load_in_8bit; model/quantized_base.h): with use_peft
+  // the frozen decoder projections stay quantized in memory, as GGUF blocks of base_quant_type
+  // (empty: Q4_0 for 4 bits, Q8_0 for 8), or as a GGUF file stores them.
+  bool load_in_4bit = false;
+  bool load_in_8bit = false;
+  std::string base_quant_type;
+  // The ggml type the base's float projections become; nullopt without load_in_4bit/8bit.
+  std::optional<uint32_t> base_quantization() const;
 
   // TR-DPO (TRL): every ref_model_sync_steps updates, ref = α·policy + (1 − α)·ref.
   bool sync_ref_model = false;

@@ -13,6 +13,7 @@
 #include "dpok/data/dataset.h"
 #include "dpok/model/adapter.h"
 #include "dpok/model/loader.h"
+#include "dpok/model/quantized_base.h"
 #include "dpok/model/save.h"
 #include "dpok/objective/semantic.h"
 #include "dpok/train/checkpoint.h"
@@ -40,23 +41,25 @@ fs::path reference_cache_dir(const TrainerImpl& t) {
 }
 
 // Sequence log-probs of `dataset` from the frozen reference: from the disk cache when
-// `use_cache` (`key` as in ref_cache.h), else computed (and stored when `use_cache`). `source`
-// becomes "cache" or "computed".
+// `use_cache` (`key` as in ref_cache.h), else computed, shared out over the ranks (and stored by
+// rank 0 when `use_cache`). `source` becomes "cache" or "computed".
 torch::Tensor reference_table(TrainerImpl& t, model::CausalLM& reference,
                               const data::PreferenceDataset& dataset, bool use_cache,
                               const std::string& key, std::string& source) {
-  const int64_t chunk = t.config.logprob_chunk_rows;
-  const int64_t batch = t.config.per_device_eval_batch_size;
+  const auto compute = [&] {
+    return compute_reference_logps(reference, dataset, t.config.per_device_eval_batch_size,
+                                   t.pad_id, t.config.logprob_chunk_rows, t.dp.group.get());
+  };
   source = "computed";
-  if (!use_cache) return compute_reference_logps(reference, dataset, batch, t.pad_id, chunk);
+  if (!use_cache) return compute();
   const fs::path dir = reference_cache_dir(t);
   auto n = static_cast<int64_t>(dataset.records.size());
   if (auto cached = load_reference_cache(dir, key, n); cached.defined()) {
     source = "cache";
     return cached;
   }
-  auto table = compute_reference_logps(reference, dataset, batch, t.pad_id, chunk);
-  store_reference_cache(dir, key, table);
+  auto table = compute();
+  if (t.dp.is_main()) store_reference_cache(dir, key, table);
   return table;
 }
 
@@ -82,10 +85,11 @@ void cached_split_reference(TrainerImpl& t, model::CausalLM& reference,
     torch::Tensor table;
     if (need_table && !out.table.defined()) table = torch::zeros({n, 2}, torch::kFloat);
     build_topk_cache(reference, dataset, k, rows, t.config.per_device_eval_batch_size, t.pad_id,
-                     file, key, t.config.logprob_chunk_rows, table.defined() ? &table : nullptr);
+                     file, key, t.config.logprob_chunk_rows, table.defined() ? &table : nullptr,
+                     t.dp.group.get());
     status = "built";
     if (table.defined()) {
-      store_reference_cache(dir, key, table);
+      if (t.dp.is_main()) store_reference_cache(dir, key, table);
       out.table = table;
       source = "computed";
     }
@@ -218,7 +222,8 @@ void setup_lora(TrainerImpl& t, const fs::path& resume_dir) {
 }
 
 // The policy: the model, or with a resumed full fine-tune the checkpoint's weights; with LoRA
-// always the base model (a checkpoint holds only the adapter).
+// always the base model (a checkpoint holds only the adapter), its projections quantized with
+// load_in_4bit / load_in_8bit (the compute copy quantizes the same weights to the same blocks).
 void setup_models(TrainerImpl& t, const fs::path& resume_dir) {
   const auto& c = t.config;
   if (model::is_adapter_dir(c.model)) {
@@ -228,10 +233,14 @@ void setup_models(TrainerImpl& t, const fs::path& resume_dir) {
                c.model, model::read_adapter_config(c.model).base_model_name_or_path);
   }
   const fs::path policy_path = c.use_peft || resume_dir.empty() ? fs::path(c.model) : resume_dir;
-  t.policy = model::load_model(policy_path, {c10::kFloat, t.device});
+  const auto quantization = c.base_quantization();
+  t.policy = model::load_model(policy_path, {c10::kFloat, t.device, quantization});
   t.compute = t.policy;
   if (t.compute_dtype != c10::kFloat) {
-    t.compute = model::load_model(policy_path, {t.compute_dtype, t.device});
+    t.compute = model::load_model(policy_path, {t.compute_dtype, t.device, quantization});
+  }
+  if (const auto line = model::describe_quantized(*t.compute); !line.empty()) {
+    std::cerr << "base: " << line << "\n";
   }
   t.compute->set_padding_free(c.padding_free);
   t.compute->set_gradient_checkpointing(c.gradient_checkpointing);

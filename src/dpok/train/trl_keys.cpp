@@ -38,7 +38,8 @@ constexpr const char* kOneDevice =
     "dpok's multi-process training is its own data parallelism on c10d (ddp_timeout, zero_stage)";
 constexpr const char* kAttention = "dpok has one attention implementation";
 constexpr const char* kLora = "dpok's adapters are for causal language modelling (CAUSAL_LM)";
-constexpr const char* kQuant = "quantisation settings, unused while load_in_4bit/8bit are false";
+constexpr const char* kQuant =
+    "bitsandbytes settings: dpok's quantized bases are GGUF block types (base_quant_type)";
 constexpr const char* kColumns = "dpok reads the columns it needs and ignores the others";
 constexpr const char* kModelCode = "dpok loads local weights and runs no model code";
 constexpr const char* kNoDropout = "dpok's models run without dropout";
@@ -55,8 +56,6 @@ constexpr ExternalKey kKeys[] = {
     {"lora_target_parameters", Kind::kFeature, "LoRA on parameters (MoE experts)"},
     {"lora_task_type", Kind::kIgnore, kLora},
     {"use_dora", Kind::kFeature, "DoRA adapters"},
-    {"load_in_8bit", Kind::kFeature, "8-bit quantised training"},
-    {"load_in_4bit", Kind::kFeature, "4-bit quantised training (QLoRA)"},
     {"bnb_4bit_quant_type", Kind::kIgnore, kQuant},
     {"use_bnb_nested_quant", Kind::kIgnore, kQuant},
     {"bnb_4bit_quant_storage", Kind::kIgnore, kQuant},

@@ -6,8 +6,8 @@
 // What it does, before the schema reads the file: keys with a meaning in dpok become dpok keys
 // (model_name_or_path -> model, bf16: true -> dtype: bf16, a local dataset_name -> data files,
 // ...); keys about what dpok does not do (hub upload, trackers, attention kernels, ...) are
-// removed and reported in one note; keys asking for a feature dpok lacks (use_peft: true,
-// load_in_4bit: true, ...), removed TRL names (rpo_alpha, max_prompt_length, ...) and hub ids
+// removed and reported in one note; keys asking for a feature dpok lacks (use_dora: true,
+// neftune_noise_alpha: 5, ...), removed TRL names (rpo_alpha, max_prompt_length, ...) and hub ids
 // (dpok runs offline) throw ConfigError saying what to do instead. DPOConfig keys dpok shares
 // with TRL (beta, loss_type, max_length, ...) are plain schema keys and pass through.
 #pragma once
