@@ -331,6 +331,17 @@ TEST(TrainConfig, PathsExpandTheEnvironment) {
   EXPECT_EQ(cfg.data.train_files, std::vector<std::string>{"/x/d"});
 }
 
+// Every bundled example is a valid configuration (keys, values, their combinations).
+TEST(TrainConfig, ExamplesLoad) {
+  int seen = 0;
+  for (const auto& entry : fs::directory_iterator(kHere / ".." / ".." / "examples")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++seen;
+    EXPECT_NO_THROW(TrainConfig::load(entry.path())) << entry.path();
+  }
+  EXPECT_GE(seen, 2);
+}
+
 // docs/configuration.md carries the schema's reference verbatim (regenerate it with
 // `dpok train --print-config-reference`).
 TEST(TrainConfig, DocumentationListsEveryKey) {
