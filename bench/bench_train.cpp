@@ -3,8 +3,10 @@
 // log-probs from hidden states, objective, backward, clip, AdamW) with an online reference, with
 // cached reference log-probs, with the HMK semantic term, and with the token penalty (peak memory);
 // and in the same run the real TRL DPOTrainer step on transformers' LlamaForCausalLM with SDPA
-// (bench/python/trl_dpo_step.py, run by the project environment's Python, DPOK_PYTHON); then the
-// cached/online and HMK/online ratios again from steps taken in turns (BM_DpokPairedRatios).
+// (bench/python/trl_dpo_step.py, run by the project environment's Python, DPOK_PYTHON); LoRA
+// (r 16, alpha 32, no dropout, every projection; the reference is the base with the adapters off)
+// in dpok, on a Q4_0 base in dpok (QLoRA-style), and through TRL + peft; then the cached/online
+// and HMK/online ratios again from steps taken in turns (BM_DpokPairedRatios).
 //
 //   build/bench/bench_train
 // Environment: DPOK_BENCH_STEPS timed steps per variant (default 3); DPOK_BENCH_SHAPE 110m |
@@ -28,6 +30,8 @@
 #include "bench_util.h"
 #include "dpok/core/torch/runtime.h"
 #include "dpok/model/causal_lm.h"
+#include "dpok/model/lora.h"
+#include "dpok/model/quantized_base.h"
 #include "dpok/model/scoring.h"
 #include "dpok/objective/objective.h"
 #include "dpok/objective/semantic.h"
@@ -115,6 +119,10 @@ double bf16_peak_flops(c10::Device device) {
   return 0;
 }
 
+// Full fine-tune, or LoRA adapters on a float or a Q4_0 base (the trainer's use_peft and
+// load_in_4bit).
+enum class Adapters { kNone, kLora, kQLora };
+
 struct Step {
   // `policy` holds the fp32 master weights; `compute` runs forward and backward: the policy itself,
   // or its bf16 copy under mixed precision (train/mixed_precision.h), as the trainer does.
@@ -129,7 +137,9 @@ struct Step {
   // A cached-reference step keeps no reference model, as the trainer does. `penalty`: the §6
   // token penalty (KL, chosen completions, α = 0.1) against the online reference, from hidden
   // states, or with `full_logits` as the trainer computed it before (the memory baseline).
-  Step(bool hmk, bool cached, bool penalty = false, bool full_logits_baseline = false)
+  // With adapters (fp32 only) the online reference is the policy with its adapters off.
+  Step(bool hmk, bool cached, bool penalty = false, bool full_logits_baseline = false,
+       Adapters adapters = Adapters::kNone)
       : full_logits(full_logits_baseline) {
     torch::manual_seed(0);
     const auto config = llama_config();
@@ -138,6 +148,21 @@ struct Step {
     policy = model::CausalLM(config, options);
     compute = run.mixed() ? model::CausalLM(config, options.dtype(run.dtype)) : policy;
     if (run.mixed()) train::copy_master_to_compute(policy->parameters(), compute->parameters());
+    if (adapters != Adapters::kNone) {
+      if (adapters == Adapters::kQLora) {
+        const model::ProjectionQuantizer quantizer(*policy, /*Q4_0*/ 2u);
+        for (auto& item : policy->named_parameters()) {
+          if (quantizer.target(item.key()) != nullptr) {
+            quantizer.quantize_loaded(item.key(), item.value());
+          }
+        }
+      }
+      model::LoraSettings lora;
+      lora.dropout = 0.0;
+      lora.target_modules = model::resolve_target_modules({"all-linear"}, "lora_target_modules");
+      model::apply_lora(policy, lora);
+      cached = true;  // no reference copy: run() switches the adapters off instead
+    }
     if (!cached) {
       reference = model::CausalLM(config, options.dtype(run.dtype));
       torch::NoGradGuard no_grad;
@@ -178,6 +203,12 @@ struct Step {
     if (cached) {
       in.ref_chosen_logps = cached_chosen;
       in.ref_rejected_logps = cached_rejected;
+    } else if (compute->has_adapters()) {
+      torch::NoGradGuard no_grad;
+      const model::AdaptersDisabled base_only(*compute);
+      auto ref = model::score_sequences(compute, ids, mask, completion, 0);
+      in.ref_chosen_logps = ref.logps.narrow(0, 0, setup().pairs);
+      in.ref_rejected_logps = ref.logps.narrow(0, setup().pairs, setup().pairs);
     } else {
       torch::NoGradGuard no_grad;
       auto ref = model::score_sequences(reference, ids, mask, completion, 0);
@@ -231,9 +262,13 @@ struct Step {
 };
 
 void run_dpok(benchmark::State& state, bool cached, bool hmk, bool penalty = false,
-              bool full_logits = false) {
+              bool full_logits = false, Adapters adapters = Adapters::kNone) {
   torch::set_num_threads(setup().threads);
-  Step step(hmk, cached, penalty, full_logits);
+  if (adapters != Adapters::kNone && setup().mixed()) {
+    state.SkipWithError("the LoRA steps run in fp32 only");
+    return;
+  }
+  Step step(hmk, cached, penalty, full_logits, adapters);
   step.run(cached);  // warmup
   const double cpu_start = bench::process_cpu_seconds();
   for (auto _ : state) step.run(cached);
@@ -243,7 +278,9 @@ void run_dpok(benchmark::State& state, bool cached, bool hmk, bool penalty = fal
   state.counters["tokens_per_s"] =
       benchmark::Counter(tokens * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["peak_rss_MiB"] = train::peak_memory_bytes() / 1048576.0;
-  if (const double peak = bf16_peak_flops(setup().device); peak > 0) {
+  // The FLOP count is a full fine-tune's (LoRA computes no weight gradients): no MFU for LoRA.
+  const double peak = adapters == Adapters::kNone ? bf16_peak_flops(setup().device) : 0;
+  if (peak > 0) {
     const double flops =
         model_flops_per_step(llama_config(), setup().pairs, setup().tokens, !cached);
     state.counters["mfu"] =
@@ -269,6 +306,13 @@ void BM_DpokStepPenalty(benchmark::State& state) {
 }
 void BM_DpokStepPenaltyFullLogits(benchmark::State& state) {
   run_dpok(state, false, false, true, true);
+}
+// LoRA with the online reference (the base, adapters off), on a float and on a Q4_0 base.
+void BM_DpokStepLora(benchmark::State& state) {
+  run_dpok(state, false, false, false, false, Adapters::kLora);
+}
+void BM_DpokStepQLora(benchmark::State& state) {
+  run_dpok(state, false, false, false, false, Adapters::kQLora);
 }
 
 // The two ratio targets (cached / online, HMK / online) from paired measurements: each round
@@ -300,17 +344,17 @@ void BM_DpokPairedRatios(benchmark::State& state) {
 }
 
 // Runs the Python baseline once (it times its own steps after a warmup) and reports its mean.
-void run_python(benchmark::State& state, bool cached) {
+void run_python(benchmark::State& state, bool cached, bool peft = false) {
   const auto config = llama_config();
   std::string cmd = fmt::format(
       "{} {}/trl_dpo_step.py --vocab {} --hidden {} --intermediate {} "
       "--layers {} --heads {} --kv-heads {} --pairs {} --tokens {} --threads {} --steps {} "
-      "--device {} --dtype {}{}",
+      "--device {} --dtype {}{}{}",
       DPOK_PYTHON, DPOK_BENCH_SCRIPTS, config.vocab_size, config.hidden_size,
       config.intermediate_size, config.num_hidden_layers, config.num_attention_heads,
       config.num_key_value_heads, setup().pairs, setup().tokens, setup().threads, timed_steps(),
       setup().device.is_cuda() ? "cuda" : "cpu", dtype_name(setup().dtype),
-      cached ? " --cached-reference" : "");
+      cached ? " --cached-reference" : "", peft ? " --peft" : "");
   const std::string output = bench::run_command(cmd);
   nlohmann::json result;
   try {
@@ -344,6 +388,9 @@ void BM_PythonStepOnline(benchmark::State& state) {
 void BM_PythonStepCachedRef(benchmark::State& state) {
   run_python(state, true);
 }
+void BM_PythonStepLora(benchmark::State& state) {
+  run_python(state, false, true);
+}
 
 // Peak RSS is per process: online runs first, so its figure is its own; run a single variant
 // (--benchmark_filter) for the others' own peaks.
@@ -352,8 +399,11 @@ BENCHMARK(BM_DpokStepCachedRef)->Unit(benchmark::kSecond)->Iterations(timed_step
 BENCHMARK(BM_DpokStepHmk)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_DpokStepPenalty)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_DpokStepPenaltyFullLogits)->Unit(benchmark::kSecond)->Iterations(timed_steps());
+BENCHMARK(BM_DpokStepLora)->Unit(benchmark::kSecond)->Iterations(timed_steps());
+BENCHMARK(BM_DpokStepQLora)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 BENCHMARK(BM_PythonStepOnline)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
 BENCHMARK(BM_PythonStepCachedRef)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
+BENCHMARK(BM_PythonStepLora)->Unit(benchmark::kSecond)->Iterations(1)->UseManualTime();
 BENCHMARK(BM_DpokPairedRatios)->Unit(benchmark::kSecond)->Iterations(timed_steps());
 
 }  // namespace

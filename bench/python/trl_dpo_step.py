@@ -9,6 +9,9 @@ Log-probs come from TRL's own fused LM head (tiles over the vocabulary, never th
 [2B, T, V] logits; without Triton, as on CPU, it scores every position, not only the completion).
 Each optimizer step is timed from the Trainer's on_step_begin to on_step_end (forward, backward,
 clip, AdamW, zero_grad; the batch is already collated); the first step is a warmup and is dropped.
+With --peft the policy gets peft LoRA adapters (r 16, alpha 32, no dropout, every linear layer of
+the decoder) and TRL's reference is the same model with its adapters disabled, as TRL does with a
+peft_config.
 
 Run with the project environment (no network needed, nothing is downloaded):
   .venv/bin/python3 bench/python/trl_dpo_step.py --vocab 32000 --hidden 768 --intermediate 2048 \
@@ -66,6 +69,8 @@ def parse_args():
     p.add_argument("--steps", type=int, default=3, help="timed steps, after one warmup step")
     p.add_argument("--cached-reference", action="store_true",
                    help="precompute the reference log-probs before training, untimed")
+    p.add_argument("--peft", action="store_true",
+                   help="train LoRA adapters (peft) instead of the whole model")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--dtype", choices=["fp32", "bf16"], default="fp32",
                    help="bf16: TRL's bf16=True, autocast over fp32 master weights")
@@ -111,11 +116,11 @@ class StepTimer(TrainerCallback):
         self.threads = None
         self._in_step = False
         # The policy's embedding sees exactly the input_ids TRL feeds it (the online reference is a
-        # separate copy, so it is not counted).
+        # separate copy, or with peft the same model without gradients, so it is not counted).
         policy.get_input_embeddings().register_forward_hook(self._count)
 
     def _count(self, module, inputs, output):
-        if self._in_step:
+        if self._in_step and torch.is_grad_enabled():
             ids = inputs[0]
             self.tokens[-1] += ids.numel()
             self.seq_lens.add(ids.shape[-1])
@@ -150,7 +155,13 @@ def run(a, workdir):
     policy = LlamaForCausalLM._from_config(config, attn_implementation="sdpa", dtype=torch.float32)
     # Without a ref_model DPOTrainer would reload the reference from the policy's hub name, which a
     # random model does not have; a copy is the same reference. Not needed when it is precomputed.
-    reference = None if a.cached_reference else copy.deepcopy(policy)
+    # With peft the reference is the policy with its adapters disabled (no copy).
+    reference = None if a.cached_reference or a.peft else copy.deepcopy(policy)
+    peft_config = None
+    if a.peft:
+        import peft
+        peft_config = peft.LoraConfig(r=16, lora_alpha=32, lora_dropout=0.0,
+                                      target_modules="all-linear", task_type="CAUSAL_LM")
     args = DPOConfig(
         output_dir=workdir,
         per_device_train_batch_size=a.pairs,
@@ -179,7 +190,7 @@ def run(a, workdir):
     )
     timer = StepTimer(policy, a.device == "cuda")
     trainer = DPOTrainer(
-        model=policy, ref_model=reference, args=args,
+        model=policy, ref_model=reference, args=args, peft_config=peft_config,
         train_dataset=preference_pairs(a, a.pairs * (WARMUP_STEPS + a.steps)),
         processing_class=word_tokenizer(a.vocab), callbacks=[timer])
     trainer.train()
@@ -197,6 +208,7 @@ def run(a, workdir):
         "device": a.device,
         "dtype": a.dtype,
         "cached_reference": a.cached_reference,
+        "peft": a.peft,
         "trl_version": trl.__version__,
         "transformers_version": transformers.__version__,
         "torch_version": torch.__version__,
