@@ -192,6 +192,33 @@ TEST(QuantizedLinear, RowsThatAreNotWholeBlocksArePadded) {
   }
 }
 
+// What a GPU weight runs (tensor operations on the blocks' device) decodes to the codecs' bits,
+// on random weights (rows padded or not) and on SmolLM2's stored Q4_1 / Q8_0 blocks when fetched.
+TEST(QuantizedLinear, TensorOpsDecodeAsTheCodecs) {
+  for (uint32_t type : {kQ8_0, kQ4_0, kQ4_1}) {
+    for (int64_t in : {64, 48}) {
+      const auto q = QuantizedWeight::quantize(randn({6, in}, 12, 0.3), type);
+      EXPECT_TRUE(decodes_on_device(type));
+      EXPECT_TRUE(at::equal(dequantize_rows_by_tensor_ops(q, 0, 6), q.dequantize())) << type;
+      EXPECT_TRUE(at::equal(dequantize_rows_by_tensor_ops(q, 2, 5), q.dequantize_rows(2, 5)));
+    }
+  }
+  const auto k = random_kquant(kQ4_K, 2, 256, 13);
+  EXPECT_FALSE(decodes_on_device(kQ4_K));
+  EXPECT_EQ(k.to(c10::Device(c10::kCPU)).blocks.data_ptr(), k.blocks.data_ptr());
+  EXPECT_THROW(dequantize_rows_by_tensor_ops(k, 0, 1), UnsupportedError);
+  const auto path =
+      dpok::testing::find_model("smollm2-135m-instruct/SmolLM2-135M-Instruct.Q4_1.gguf");
+  if (path.empty()) return;
+  const auto file = io::GgufFile::open(path);
+  for (const char* name : {"blk.0.ffn_down.weight", "blk.0.attn_v.weight"}) {
+    const auto q = QuantizedWeight::from_gguf(file, name);
+    if (!decodes_on_device(q.ggml_type)) continue;
+    EXPECT_TRUE(at::equal(dequantize_rows_by_tensor_ops(q, 0, q.out_features), q.dequantize()))
+        << name;
+  }
+}
+
 TEST(QuantizedLinear, Refusals) {
   EXPECT_TRUE(throws_with<UnsupportedError>(
       [&] {

@@ -38,7 +38,8 @@ void ProjectionImpl::keep_quantized(QuantizedWeight blocks) {
     DPOK_THROW(FormatError, "model", "quantized weight [{}, {}] for a [{}, {}] projection",
                blocks.out_features, blocks.in_features, out_features_, in_features_);
   }
-  quantized_ = std::move(blocks);
+  // On a GPU the blocks go there when they decode by tensor operations (quantized_linear.h).
+  quantized_ = options_.device().is_cpu() ? std::move(blocks) : blocks.to(options_.device());
   if (weight.defined()) {
     parameters_.erase("weight");
     weight = at::Tensor();

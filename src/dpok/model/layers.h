@@ -51,8 +51,8 @@ class ProjectionImpl : public torch::nn::Module {
   double lora_scaling() const { return lora_scaling_; }
 
   // Replaces the float weight by `blocks` ([out, in] of this projection), frozen: the parameter
-  // "weight" is unregistered and released, forwards dequantize on the fly. Throws FormatError
-  // when the shape differs.
+  // "weight" is unregistered and released, forwards dequantize on the fly (on the model's device
+  // when the type allows: QuantizedWeight::to). Throws FormatError when the shape differs.
   void keep_quantized(QuantizedWeight blocks);
   bool is_quantized() const { return quantized_.defined(); }
   const QuantizedWeight& quantized() const { return quantized_; }

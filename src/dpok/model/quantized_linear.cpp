@@ -162,9 +162,16 @@ at::Tensor QuantizedWeight::dequantize() const {
   return dequantize_rows(0, out_features);
 }
 
+QuantizedWeight QuantizedWeight::to(c10::Device device) const {
+  QuantizedWeight w = *this;
+  if (decodes_on_device(ggml_type)) w.blocks = blocks.to(device);
+  return w;
+}
+
 at::Tensor QuantizedWeight::dequantize_rows(int64_t begin, int64_t end) const {
   DPOK_CHECK(defined() && 0 <= begin && begin <= end && end <= out_features,
              "dequantize rows [{}, {}) of {}", begin, end, out_features);
+  if (!blocks.device().is_cpu()) return dequantize_rows_by_tensor_ops(*this, begin, end);
   const int64_t bytes_per_row = blocks.size(1);
   const int64_t padded = padded_in(checked_type(ggml_type), in_features);
   at::Tensor result = at::empty({end - begin, padded}, at::kFloat);
@@ -176,6 +183,39 @@ at::Tensor QuantizedWeight::dequantize_rows(int64_t begin, int64_t end) const {
                    std::span(dst + b * padded, static_cast<size_t>((e - b) * padded)));
   });
   return padded == in_features ? result : result.narrow(1, 0, in_features);
+}
+
+bool decodes_on_device(uint32_t ggml_type) {
+  const std::string name = io::ggml_type_name(ggml_type);
+  return name == "Q8_0" || name == "Q4_0" || name == "Q4_1";
+}
+
+at::Tensor dequantize_rows_by_tensor_ops(const QuantizedWeight& weight, int64_t begin,
+                                         int64_t end) {
+  const std::string type = io::ggml_type_name(weight.ggml_type);
+  if (!decodes_on_device(weight.ggml_type)) {
+    DPOK_THROW(UnsupportedError, "quantized", "{} blocks are decoded on the host only", type);
+  }
+  const io::GgmlTypeInfo& info = checked_type(weight.ggml_type);
+  const int64_t rows = end - begin;
+  // [rows, blocks per row, bytes per block]; a block's fp16 fields read as little-endian halves.
+  const at::Tensor b = weight.blocks.narrow(0, begin, rows).reshape({rows, -1, info.type_size});
+  const auto half = [&](int64_t offset) {
+    return b.narrow(2, offset, 2).contiguous().view(at::kHalf).to(at::kFloat);  // [rows, nb, 1]
+  };
+  const at::Tensor d = half(0);
+  at::Tensor values;
+  if (type == "Q8_0") {
+    values = b.narrow(2, 2, 32).contiguous().view(at::kChar).to(at::kFloat).mul(d);
+  } else {
+    // Element j is the low nibble of byte j, element j + 16 its high nibble.
+    const int64_t first = type == "Q4_0" ? 2 : 4;
+    const at::Tensor qs = b.narrow(2, first, 16);
+    at::Tensor q = at::cat({qs.bitwise_and(0x0F), qs.bitwise_right_shift(4)}, 2).to(at::kFloat);
+    values = type == "Q4_0" ? q.sub(8).mul(d) : q.mul(d).add(half(2));
+  }
+  values = values.reshape({rows, -1});
+  return values.size(1) == weight.in_features ? values : values.narrow(1, 0, weight.in_features);
 }
 
 std::string QuantizedWeight::describe() const {

@@ -5,6 +5,10 @@
 // Types: any type gguf_quants.h dequantizes (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, the k-quants Q2_K..Q6_K,
 // F16, BF16, F32) when the blocks come from a GGUF file as they are; the types gguf_quantize.h
 // writes (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, F16, BF16) when quantizing a float tensor on load.
+//
+// Where: blocks on the host are decoded by gguf_quants.h's codecs (rows in parallel). Q8_0, Q4_0
+// and Q4_1 blocks can also live on a GPU (QuantizedWeight::to), where they are decoded by tensor
+// operations on the device, to the same bits (no fused multiply-add: a product, then a sum).
 #pragma once
 
 #include <ATen/ATen.h>
@@ -40,6 +44,10 @@ struct QuantizedWeight {
   static QuantizedWeight quantize(const at::Tensor& weight, uint32_t ggml_type);
 
   bool defined() const { return blocks.defined(); }
+  // The same weight with its blocks on `device`: a copy there when the type decodes by tensor
+  // operations (decodes_on_device), else the host blocks as they are (decoded on the host, the
+  // rows then copied to the device).
+  QuantizedWeight to(c10::Device device) const;
   // The weight as float32 [out, in] on the CPU, rows decoded in parallel.
   at::Tensor dequantize() const;
   // Rows [begin, end) as float32 [end − begin, in].
@@ -50,6 +58,14 @@ struct QuantizedWeight {
   // "Q4_0 [576, 1536]: 0.50 MiB (fp32 3.38 MiB, 0.141x)".
   std::string describe() const;
 };
+
+// Whether `ggml_type` decodes by tensor operations (Q8_0, Q4_0, Q4_1).
+bool decodes_on_device(uint32_t ggml_type);
+
+// Rows [begin, end) of `weight` as float32, decoded by tensor operations on the blocks' device
+// (what a GPU weight runs; callable on the host to check it against the codecs). Throws
+// UnsupportedError for a type decodes_on_device rejects.
+at::Tensor dequantize_rows_by_tensor_ops(const QuantizedWeight& weight, int64_t begin, int64_t end);
 
 // x·Wᵀ + b for x [..., in]: the output [..., out] in x's dtype and device. W is dequantized
 // `chunk_rows` output rows at a time (all of them when 0 or larger than out) into a temporary in

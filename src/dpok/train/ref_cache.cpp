@@ -82,7 +82,8 @@ std::string reference_cache_key(const data::PreferenceDataset& dataset, model::C
   for (const auto& [name, weight] : model::quantized_weights(*reference)) {
     h.add(name);
     h.add_pod(weight->ggml_type);
-    h.add_words(weight->blocks.data_ptr(), weight->blocks.nbytes());
+    const auto blocks = weight->blocks.cpu();
+    h.add_words(blocks.data_ptr(), blocks.nbytes());
   }
   return fmt::format("{:016x}", h.value());
 }
