@@ -7,7 +7,8 @@
 #   - zero_stage 1 through torchrun == plain data parallel (same tolerance);
 #   - zero_stage 1 stopped after 2 updates and resumed to 4 == 4 updates in one go, bit for bit;
 #   - the same checkpoint resumed by one process (another world size) regathers the shards;
-#   - SIGKILL of rank 1 mid-run: rank 0 exits non-zero within ddp_timeout, naming rank 1;
+#   - SIGKILL of rank 1 mid-run: rank 0 exits non-zero within ddp_timeout, naming rank 1, and the
+#     last checkpoint written before it resumes;
 #   - SIGTERM to one rank: all ranks checkpoint after the same update and exit 130;
 #   - the reference caches built by 2 ranks are byte-identical to one process's;
 #   - dpok eval through torchrun reports exactly what one process reports.
@@ -146,7 +147,7 @@ port=$(free_port)
 for rank in 0 1; do
   RANK=$rank LOCAL_RANK=$rank WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 \
     MASTER_PORT=$port "$DPOK" train --config "$WORK/base.yaml" output_dir="$WORK/fault" \
-    per_device_train_batch_size=4 max_steps=100000 >"$WORK/fault.rank$rank.log" 2>&1 &
+    per_device_train_batch_size=4 max_steps=100000 save_steps=1 >"$WORK/fault.rank$rank.log" 2>&1 &
   PIDS+=($!)
 done
 rank0=${PIDS[-2]} rank1=${PIDS[-1]}
@@ -163,6 +164,12 @@ check "rank 0 exits non-zero after rank 1 died" "$([[ $status -ne 0 ]] || echo "
 check "rank 0 stops within ddp_timeout" "$([[ $elapsed -le 40 ]] || echo "took ${elapsed}s")"
 check "rank 0 names rank 1" "$(grep -q 'rank 1 did not answer' "$WORK/fault.rank0.log" || tail -n 3 "$WORK/fault.rank0.log")"
 grep -m1 'dpok: error' "$WORK/fault.rank0.log" || true
+# The last checkpoint written before the failure is intact: one process resumes from it.
+last=$(ls -d "$WORK"/fault/checkpoint-* 2>/dev/null | sed 's/.*checkpoint-//' | sort -n | tail -n 1)
+status=0
+"$DPOK" train --config "$WORK/base.yaml" output_dir="$WORK/fault" per_device_train_batch_size=8 \
+  max_steps=$((${last:-0} + 1)) --resume >"$WORK/fault-resume.log" 2>&1 || status=$?
+check "the last checkpoint before the failure resumes" "$([[ -n "$last" && $status -eq 0 ]] || { echo "checkpoint '${last}', exit $status"; tail -n 3 "$WORK/fault-resume.log"; })"
 
 # SIGTERM to one rank (torchrun sends it to all, not necessarily between the same updates): every
 # rank stops after the same update, one checkpoint is written, both exit as interrupted (130).
