@@ -241,6 +241,15 @@ TEST(Objective, MetricsFollowTrlDefinitions) {
   EXPECT_NEAR(m.at("nll_loss").item<double>(), token_mean, 1e-12);
   EXPECT_NEAR(chosen_token_nll(in.policy_chosen_logps, in.chosen_lengths).item<double>(),
               token_mean, 1e-12);
+  // A rank's share of a global batch divides by the global count / world size instead.
+  const auto count = at::scalar_tensor(123.0, at::kDouble);
+  EXPECT_NEAR(chosen_token_nll(in.policy_chosen_logps, in.chosen_lengths, count).item<double>(),
+              -in.policy_chosen_logps.sum().item<double>() / 123.0, 1e-12);
+  auto share = in;
+  share.chosen_token_count = count;
+  const auto shared = make(config)->forward(share).metrics;
+  EXPECT_NEAR(shared.at("loss/sft").item<double>(),
+              -in.policy_chosen_logps.sum().item<double>() / 123.0, 1e-12);
   const double want = m.at("loss/sigmoid").item<double>() + 0.2 * m.at("loss/sft").item<double>();
   EXPECT_NEAR(out.loss.item<double>(), want, 1e-12);
   for (const auto& [name, value] : m) {

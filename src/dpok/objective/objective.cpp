@@ -119,7 +119,8 @@ ObjectiveOutput ObjectiveImpl::forward(const PairInputs& in) {
   terms.chosen_lengths = in.chosen_lengths;
   terms.rejected_lengths = in.rejected_lengths;
   if (in.chosen_lengths.defined()) {
-    terms.chosen_nll = chosen_token_nll(policy_chosen, in.chosen_lengths).expand({batch});
+    terms.chosen_nll =
+        chosen_token_nll(policy_chosen, in.chosen_lengths, in.chosen_token_count).expand({batch});
   }
 
   ObjectiveOutput out;
@@ -241,9 +242,11 @@ void ObjectiveImpl::init_kernel_from_data(const at::Tensor& embeddings) {
   }
 }
 
-at::Tensor chosen_token_nll(const at::Tensor& chosen_logps, const at::Tensor& chosen_lengths) {
+at::Tensor chosen_token_nll(const at::Tensor& chosen_logps, const at::Tensor& chosen_lengths,
+                            const at::Tensor& token_count) {
   const auto logps = upcast(chosen_logps);
-  return -logps.sum() / chosen_lengths.to(logps.scalar_type()).sum().clamp_min(1.0);
+  const auto count = token_count.defined() ? token_count : chosen_lengths.sum();
+  return -logps.sum() / count.to(logps.device(), logps.scalar_type()).clamp_min(1.0);
 }
 
 }  // namespace dpok::objective

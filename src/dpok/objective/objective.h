@@ -37,6 +37,10 @@ struct PairInputs {
   at::Tensor policy_chosen_logps, policy_rejected_logps;  // ℓ_θ(y±) summed over completion [B]
   at::Tensor ref_chosen_logps, ref_rejected_logps;        // ℓ_ref(y±) [B]
   at::Tensor chosen_lengths, rejected_lengths;            // |y±| [B] (ipo, sigmoid_norm, sft)
+  // The token count the sft term divides by (scalar); undefined: Σ chosen_lengths of this batch.
+  // Data parallel passes the global count / world size, so that the ranks' averaged gradients are
+  // those of the global token mean (Requirements::chosen_token_mean).
+  at::Tensor chosen_token_count;
   // WPO pair weights [B] from wpo_pair_weights() (weighting.h; use_weighting): multiply every
   // preference loss term of the pair, as TRL does. Undefined: unweighted.
   at::Tensor pair_weights;
@@ -114,7 +118,9 @@ TORCH_MODULE(Objective);
 
 // Token-mean NLL of the chosen completions over the batch, −Σ ℓ_θ(y⁺) / Σ |y⁺| (TRL's `sft` loss,
 // dpo_trainer.py: the mean of −log p over every chosen completion token). The one definition
-// behind `loss_type: sft` and `dpok sft`. chosen_logps, chosen_lengths [B] → scalar.
-at::Tensor chosen_token_nll(const at::Tensor& chosen_logps, const at::Tensor& chosen_lengths);
+// behind `loss_type: sft` and `dpok sft`. chosen_logps, chosen_lengths [B] → scalar; a defined
+// `token_count` (scalar) replaces Σ |y⁺| as the divisor (PairInputs::chosen_token_count).
+at::Tensor chosen_token_nll(const at::Tensor& chosen_logps, const at::Tensor& chosen_lengths,
+                            const at::Tensor& token_count = {});
 
 }  // namespace dpok::objective

@@ -12,6 +12,8 @@ Requirements requirements(const ObjectiveConfig& config) {
   r.preference_pairs = config.semantic_enabled() || config.penalty_enabled() ||
                        std::any_of(terms.begin(), terms.end(),
                                    [](const auto& term) { return term.first != LossType::kSft; });
+  r.chosen_token_mean = std::any_of(terms.begin(), terms.end(),
+                                    [](const auto& term) { return term.first == LossType::kSft; });
   if (config.semantic_enabled()) {
     switch (config.embedding_source) {
       case EmbeddingSource::kPolicy:

@@ -34,6 +34,9 @@ struct Requirements {
   bool preference_pairs = true;
   EmbeddingNeed embeddings = EmbeddingNeed::kNone;
   TokenNeed token_distributions = TokenNeed::kNone;
+  // An sft term: its token mean runs over the whole batch, so with several ranks the trainer
+  // passes the batch's chosen token count (PairInputs::chosen_token_count).
+  bool chosen_token_mean = false;
 };
 
 // Pure function of the configuration (call after config.validate()). Throws ConfigError for an

@@ -70,13 +70,25 @@ data::PreferenceBatch next_batch(TrainerImpl& t) {
 
 // SFT alone (`dpok sft`, or `loss_type: [sft]`): only the chosen rows are run, and the loss is
 // the objective's one definition of it (objective::chosen_token_nll).
-objective::ObjectiveOutput sft_objective(TrainerImpl& t, const data::PreferenceBatch& batch) {
+// The sft term's divisor for a rank's share of a global batch: the chosen tokens over all ranks,
+// divided by the world size (PairInputs::chosen_token_count); undefined alone, without sft, or
+// for a batch of the rank's own.
+at::Tensor chosen_token_count(TrainerImpl& t, const at::Tensor& chosen_lengths, bool rank_share) {
+  if (!rank_share || !t.needs.chosen_token_mean || !t.dp.distributed()) return {};
+  std::vector<double> count{chosen_lengths.sum().item<double>()};
+  sum_over_ranks(t, count, "all_reduce of the chosen token count");
+  return at::scalar_tensor(count[0] / t.dp.group->world_size(), at::kDouble);
+}
+
+objective::ObjectiveOutput sft_objective(TrainerImpl& t, const data::PreferenceBatch& batch,
+                                         bool rank_share) {
   const int64_t b = batch.num_pairs();
   auto rows = [&](const at::Tensor& x) { return x.narrow(0, 0, b).to(t.device); };
   auto scores = model::score_sequences(t.compute, rows(batch.input_ids), rows(batch.attention_mask),
                                        rows(batch.completion_mask), t.config.logprob_chunk_rows);
   objective::ObjectiveOutput out;
-  out.loss = objective::chosen_token_nll(scores.logps, scores.lengths);
+  out.loss = objective::chosen_token_nll(scores.logps, scores.lengths,
+                                         chosen_token_count(t, scores.lengths, rank_share));
   out.metrics["loss"] = out.loss.detach();
   out.metrics["logps/chosen"] = scores.logps.detach().mean();
   out.metrics["logits/chosen"] = scores.logits_mean.mean();
@@ -187,8 +199,8 @@ void set_embeddings(TrainerImpl& t, const data::PreferenceBatch& batch,
 }  // namespace
 
 objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::PreferenceBatch& batch,
-                                           const SplitReference& ref_source) {
-  if (!t.needs.preference_pairs) return sft_objective(t, batch);
+                                           const SplitReference& ref_source, bool rank_share) {
+  if (!t.needs.preference_pairs) return sft_objective(t, batch, rank_share);
   const int64_t b = batch.num_pairs();
   auto ids = batch.input_ids.to(t.device);
   auto mask = batch.attention_mask.to(t.device);
@@ -207,6 +219,7 @@ objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::Preferenc
   in.ref_rejected_logps = ref.rejected;
   in.chosen_lengths = policy.lengths.narrow(0, 0, b);
   in.rejected_lengths = policy.lengths.narrow(0, b, b);
+  in.chosen_token_count = chosen_token_count(t, in.chosen_lengths, rank_share);
   in.policy_chosen_logits_mean = policy.logits_mean.narrow(0, 0, b);
   in.policy_rejected_logits_mean = policy.logits_mean.narrow(0, b, b);
   if (t.needs.embeddings != EmbeddingNeed::kNone) {
@@ -244,7 +257,7 @@ StepResult run_step(TrainerImpl& t) {
   int64_t tokens = 0, pairs = 0;
   for (int64_t i = 0; i < accumulation; ++i) {
     auto batch = next_batch(t);
-    auto out = batch_objective(t, batch, t.train_ref);
+    auto out = batch_objective(t, batch, t.train_ref, /*rank_share=*/true);
     arm_gradient_sync(t, /*last=*/i == accumulation - 1);  // no communication while accumulating
     (out.loss / static_cast<double>(accumulation)).backward();
     micro.add(out.metrics);

@@ -23,7 +23,7 @@ MetricMap evaluate_split(TrainerImpl& t) {
   const int rank = split ? t.dp.group->rank() : 0, world = split ? t.dp.group->world_size() : 1;
   for (int64_t index = 0; auto batch = batches.next(); ++index) {
     if (index % world != rank) continue;
-    auto out = batch_objective(t, *batch, t.eval_ref);
+    auto out = batch_objective(t, *batch, t.eval_ref, /*rank_share=*/false);
     const double b = static_cast<double>(batch->num_pairs());
     for (const auto& [name, value] : out.metrics) sums[name] += value.item<double>() * b;
     pairs += b;

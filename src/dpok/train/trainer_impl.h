@@ -66,9 +66,11 @@ std::filesystem::path write_trainer_checkpoint(TrainerImpl& t);
 
 // trainer.cpp: loss and metrics of one batch, as `needs` and `plan` say (sequence reference from
 // `ref.table` rows when defined, else the online reference model; penalty against `ref.topk` when
-// set, else the online reference).
+// set, else the online reference). `rank_share`: the batch is this rank's share of a global batch
+// (training), so the sft term's token mean runs over every rank's share; evaluation batches are
+// each a rank's own.
 objective::ObjectiveOutput batch_objective(TrainerImpl& t, const data::PreferenceBatch& batch,
-                                           const SplitReference& ref);
+                                           const SplitReference& ref, bool rank_share);
 
 // trainer_eval.cpp
 MetricMap evaluate_split(TrainerImpl& t);
