@@ -50,21 +50,6 @@ std::pair<torch::Tensor, torch::Tensor> topk_rows(model::CausalLM& reference,
   return {torch::cat(ids), torch::cat(logps)};
 }
 
-}  // namespace
-
-int64_t penalty_positions(size_t prompt_len, size_t completion_len) {
-  const auto c = static_cast<int64_t>(completion_len);
-  return std::max<int64_t>(0, prompt_len == 0 ? c - 1 : c);
-}
-
-fs::path topk_cache_file(const fs::path& cache_dir, const std::string& key, int64_t k,
-                         int64_t rows_per_record) {
-  return cache_dir /
-         fmt::format("reftopk-{}-k{}-{}.bin", key, k, rows_per_record == 2 ? "both" : "chosen");
-}
-
-namespace {
-
 // Where one batch's blocks go, (record, row) by (record, row): the cache file itself, or a
 // rank's part file (framed per batch by its row count, for the merge).
 using BlockSink = std::function<void(int64_t rows, int64_t row, uint32_t count, const void* ids,
@@ -84,6 +69,17 @@ void read_exact(std::ifstream& in, void* data, size_t bytes, const fs::path& par
 }
 
 }  // namespace
+
+int64_t penalty_positions(size_t prompt_len, size_t completion_len) {
+  const auto c = static_cast<int64_t>(completion_len);
+  return std::max<int64_t>(0, prompt_len == 0 ? c - 1 : c);
+}
+
+fs::path topk_cache_file(const fs::path& cache_dir, const std::string& key, int64_t k,
+                         int64_t rows_per_record) {
+  return cache_dir /
+         fmt::format("reftopk-{}-k{}-{}.bin", key, k, rows_per_record == 2 ? "both" : "chosen");
+}
 
 void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset& dataset, int64_t k,
                       int64_t rows_per_record, int64_t batch_size, int64_t pad_id,
