@@ -29,6 +29,7 @@
 
 #include "bench_util.h"
 #include "dpok/core/torch/runtime.h"
+#include "dpok/io/gguf_quants.h"
 #include "dpok/model/causal_lm.h"
 #include "dpok/model/lora.h"
 #include "dpok/model/quantized_base.h"
@@ -150,7 +151,7 @@ struct Step {
     if (run.mixed()) train::copy_master_to_compute(policy->parameters(), compute->parameters());
     if (adapters != Adapters::kNone) {
       if (adapters == Adapters::kQLora) {
-        const model::ProjectionQuantizer quantizer(*policy, /*Q4_0*/ 2u);
+        const model::ProjectionQuantizer quantizer(*policy, io::kQ4_0);
         for (auto& item : policy->named_parameters()) {
           if (quantizer.target(item.key()) != nullptr) {
             quantizer.quantize_loaded(item.key(), item.value());

@@ -3,6 +3,7 @@
 // adapters (its blocks decoded on the GPU) against the same on the CPU. Skipped without a GPU.
 #include <gtest/gtest.h>
 
+#include "dpok/io/gguf_quants.h"
 #include "dpok/model/loader.h"
 #include "dpok/model/lora.h"
 #include "dpok/model/quantized_base.h"
@@ -66,8 +67,9 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, CudaParity,
 TEST(CudaQuantizedBase, LogitsAndAdapterGradientsMatchTheCpu) {
   DPOK_REQUIRE_CUDA();
   DPOK_REQUIRE_ASSET(dir, "models/stories260k/hf");
-  auto cpu = load_model(dir, {.quantize_projections = 2u});  // Q4_0
-  auto cuda = load_model(dir, {.device = c10::Device(c10::kCUDA), .quantize_projections = 2u});
+  auto cpu = load_model(dir, {.quantize_projections = io::kQ4_0});
+  auto cuda =
+      load_model(dir, {.device = c10::Device(c10::kCUDA), .quantize_projections = io::kQ4_0});
   for (const auto& [name, weight] : quantized_weights(*cuda)) {
     EXPECT_TRUE(weight->blocks.is_cuda()) << name;
   }

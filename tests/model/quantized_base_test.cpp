@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "dpok/io/gguf.h"
+#include "dpok/io/gguf_quants.h"
 #include "dpok/model/loader.h"
 #include "dpok/model/lora.h"
 #include "dpok/model/save.h"
@@ -20,7 +21,7 @@ namespace {
 
 using testing::max_abs_diff;
 
-constexpr uint32_t kQ4_0 = 2, kQ8_0 = 8, kQ4_K = 12;
+using io::kQ4_0, io::kQ8_0, io::kQ4_K;
 
 at::Tensor some_ids(int64_t vocab) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(3);

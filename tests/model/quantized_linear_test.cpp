@@ -26,7 +26,7 @@ namespace {
 using ::dpok::testing::throws_with;
 using testing::max_abs_diff;
 
-constexpr uint32_t kQ4_0 = 2, kQ4_1 = 3, kQ8_0 = 8, kQ4_K = 12, kQ6_K = 14;
+using io::kQ4_0, io::kQ4_1, io::kQ8_0, io::kQ4_K, io::kQ6_K;
 
 at::Tensor randn(std::vector<int64_t> shape, uint64_t seed, double scale = 1.0) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);

@@ -9,6 +9,7 @@
 
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
+#include "dpok/io/gguf_quants.h"
 #include "support/testing.h"
 
 namespace dpok::train {
@@ -275,10 +276,12 @@ TEST(TrainConfig, QuantizedBaseKeys) {
     return TrainConfig::from_yaml(base(), overrides).base_quantization();
   };
   EXPECT_FALSE(quantization({"use_peft=true"}).has_value());
-  EXPECT_EQ(quantization({"use_peft=true", "load_in_4bit=true"}), 2u);  // Q4_0
-  EXPECT_EQ(quantization({"use_peft=true", "load_in_8bit=true"}), 8u);  // Q8_0
-  EXPECT_EQ(quantization({"use_peft=true", "load_in_4bit=true", "base_quant_type=Q4_K"}), 12u);
-  EXPECT_EQ(quantization({"use_peft=true", "load_in_4bit=true", "base_quant_type=q5_1"}), 7u);
+  EXPECT_EQ(quantization({"use_peft=true", "load_in_4bit=true"}), io::kQ4_0);
+  EXPECT_EQ(quantization({"use_peft=true", "load_in_8bit=true"}), io::kQ8_0);
+  EXPECT_EQ(quantization({"use_peft=true", "load_in_4bit=true", "base_quant_type=Q4_K"}),
+            io::kQ4_K);
+  EXPECT_EQ(quantization({"use_peft=true", "load_in_4bit=true", "base_quant_type=q5_1"}),
+            io::kQ5_1);
   const auto error = [](std::vector<std::string> overrides) {
     return error_of([&] { TrainConfig::from_yaml(base(), overrides); });
   };

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "dpok/core/file_util.h"
+#include "dpok/io/gguf_quants.h"
 #include "dpok/model/adapter.h"
 #include "dpok/model/loader.h"
 #include "dpok/model/quantized_base.h"
@@ -173,7 +174,7 @@ TEST_F(TrainerLoraTest, QuantizedBaseTrainsAdaptersAgainstTheQuantizedBase) {
   EXPECT_FALSE(trainer.reference_info().model_loaded);
   const auto quantized = model::quantized_weights(*trainer.policy());
   ASSERT_EQ(quantized.size(), 7u * 5);
-  for (const auto& [name, weight] : quantized) EXPECT_EQ(weight->ggml_type, 2u) << name;  // Q4_0
+  for (const auto& [name, weight] : quantized) EXPECT_EQ(weight->ggml_type, io::kQ4_0) << name;
   const auto result = trainer.run();
   ASSERT_EQ(result.losses.size(), 4u);
   EXPECT_NEAR(result.losses[0], std::log(2.0), 1e-6);
@@ -181,7 +182,7 @@ TEST_F(TrainerLoraTest, QuantizedBaseTrainsAdaptersAgainstTheQuantizedBase) {
 
   const std::vector<int64_t> ids = {1, 403, 52, 9, 77, 3, 260, 18, 11};
   const auto input = torch::tensor(ids, torch::kLong).unsqueeze(0);
-  auto adapter = model::load_model(result.last_checkpoint, {torch::kFloat, torch::kCPU, 2u});
+  auto adapter = model::load_model(result.last_checkpoint, {torch::kFloat, torch::kCPU, io::kQ4_0});
   torch::NoGradGuard no_grad;
   trainer.policy()->eval();
   const auto trained = trainer.policy()->forward(input).logits;

@@ -15,19 +15,6 @@
 namespace dpok::io {
 namespace {
 
-// The type ids of ggml.h's enum ggml_type that this file encodes.
-enum GgmlTypeId : uint32_t {
-  kF32 = 0,
-  kF16 = 1,
-  kQ4_0 = 2,
-  kQ4_1 = 3,
-  kQ5_0 = 6,
-  kQ5_1 = 7,
-  kQ8_0 = 8,
-  kQ4_K = 12,
-  kBF16 = 30,
-};
-
 void write_half(uint8_t* p, float value) {
   const uint16_t bits = float_to_half(value);
   std::memcpy(p, &bits, sizeof bits);

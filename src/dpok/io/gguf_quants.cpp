@@ -28,23 +28,6 @@ float read_half(const uint8_t* p) {
   return half_to_float(read_u16(p));
 }
 
-// The type ids of ggml.h's enum ggml_type that this file decodes.
-enum GgmlTypeId : uint32_t {
-  kF32 = 0,
-  kF16 = 1,
-  kQ4_0 = 2,
-  kQ4_1 = 3,
-  kQ5_0 = 6,
-  kQ5_1 = 7,
-  kQ8_0 = 8,
-  kQ2_K = 10,
-  kQ3_K = 11,
-  kQ4_K = 12,
-  kQ5_K = 13,
-  kQ6_K = 14,
-  kBF16 = 30,
-};
-
 // block_q4_0: fp16 d, 16 bytes of nibbles; element j is the low nibble of byte j, element j+16
 // the high one. y = d·(q − 8).
 void decode_q4_0(const uint8_t* b, float* y) {

@@ -17,6 +17,23 @@
 
 namespace dpok::io {
 
+// The ids of ggml.h's enum ggml_type for the types this file and gguf_quantize.h handle.
+enum GgmlTypeId : uint32_t {
+  kF32 = 0,
+  kF16 = 1,
+  kQ4_0 = 2,
+  kQ4_1 = 3,
+  kQ5_0 = 6,
+  kQ5_1 = 7,
+  kQ8_0 = 8,
+  kQ2_K = 10,
+  kQ3_K = 11,
+  kQ4_K = 12,
+  kQ5_K = 13,
+  kQ6_K = 14,
+  kBF16 = 30,
+};
+
 // True when dequantize() handles `ggml_type`.
 bool can_dequantize(uint32_t ggml_type);
 

@@ -186,15 +186,15 @@ at::Tensor QuantizedWeight::dequantize_rows(int64_t begin, int64_t end) const {
 }
 
 bool decodes_on_device(uint32_t ggml_type) {
-  const std::string name = io::ggml_type_name(ggml_type);
-  return name == "Q8_0" || name == "Q4_0" || name == "Q4_1";
+  return ggml_type == io::kQ8_0 || ggml_type == io::kQ4_0 || ggml_type == io::kQ4_1;
 }
 
 at::Tensor dequantize_rows_by_tensor_ops(const QuantizedWeight& weight, int64_t begin,
                                          int64_t end) {
-  const std::string type = io::ggml_type_name(weight.ggml_type);
-  if (!decodes_on_device(weight.ggml_type)) {
-    DPOK_THROW(UnsupportedError, "quantized", "{} blocks are decoded on the host only", type);
+  const uint32_t type = weight.ggml_type;
+  if (!decodes_on_device(type)) {
+    DPOK_THROW(UnsupportedError, "quantized", "{} blocks are decoded on the host only",
+               io::ggml_type_name(type));
   }
   const io::GgmlTypeInfo& info = checked_type(weight.ggml_type);
   const int64_t rows = end - begin;
@@ -205,14 +205,14 @@ at::Tensor dequantize_rows_by_tensor_ops(const QuantizedWeight& weight, int64_t 
   };
   const at::Tensor d = half(0);
   at::Tensor values;
-  if (type == "Q8_0") {
+  if (type == io::kQ8_0) {
     values = b.narrow(2, 2, 32).contiguous().view(at::kChar).to(at::kFloat).mul(d);
   } else {
     // Element j is the low nibble of byte j, element j + 16 its high nibble.
-    const int64_t first = type == "Q4_0" ? 2 : 4;
+    const int64_t first = type == io::kQ4_0 ? 2 : 4;
     const at::Tensor qs = b.narrow(2, first, 16);
     at::Tensor q = at::cat({qs.bitwise_and(0x0F), qs.bitwise_right_shift(4)}, 2).to(at::kFloat);
-    values = type == "Q4_0" ? q.sub(8).mul(d) : q.mul(d).add(half(2));
+    values = type == io::kQ4_0 ? q.sub(8).mul(d) : q.mul(d).add(half(2));
   }
   values = values.reshape({rows, -1});
   return values.size(1) == weight.in_features ? values : values.narrow(1, 0, weight.in_features);

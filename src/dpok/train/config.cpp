@@ -9,7 +9,7 @@
 #include "dpok/core/error.h"
 #include "dpok/core/file_util.h"
 #include "dpok/core/torch/runtime.h"
-#include "dpok/io/gguf.h"
+#include "dpok/io/gguf_quants.h"
 #include "dpok/model/lora.h"
 #include "dpok/model/quantized_linear.h"
 #include "dpok/objective/requirements.h"
@@ -206,18 +206,17 @@ TrainConfig TrainConfig::from_yaml(YAML::Node root, const std::vector<std::strin
 
 std::optional<uint32_t> TrainConfig::base_quantization() const {
   if (!load_in_4bit && !load_in_8bit) return std::nullopt;
-  const std::string name =
-      base_quant_type.empty() ? (load_in_4bit ? "Q4_0" : "Q8_0") : base_quant_type;
+  if (base_quant_type.empty()) return load_in_4bit ? io::kQ4_0 : io::kQ8_0;
   std::optional<uint32_t> type;
   try {
-    type = model::ggml_type_from_name(name);
+    type = model::ggml_type_from_name(base_quant_type);
   } catch (const ConfigError&) {
   }  // reported below, with the key
-  static const std::vector<std::string> kFourBit = {"Q4_0", "Q4_1", "Q4_K", "Q5_0", "Q5_1"};
-  const std::string canonical = type ? io::ggml_type_name(*type) : std::string();
-  const bool fits = load_in_4bit
-                        ? std::find(kFourBit.begin(), kFourBit.end(), canonical) != kFourBit.end()
-                        : canonical == "Q8_0";
+  static const std::vector<uint32_t> kFourBit = {io::kQ4_0, io::kQ4_1, io::kQ4_K, io::kQ5_0,
+                                                 io::kQ5_1};
+  const bool fits =
+      type && (load_in_4bit ? std::find(kFourBit.begin(), kFourBit.end(), *type) != kFourBit.end()
+                            : *type == io::kQ8_0);
   require_value(fits, "base_quant_type", base_quant_type,
                 load_in_4bit ? "one of q4_0, q4_1, q4_k, q5_0, q5_1 with load_in_4bit"
                              : "q8_0 with load_in_8bit");
