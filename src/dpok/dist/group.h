@@ -85,4 +85,11 @@ class Group {
   double wait_seconds_ = 0;
 };
 
+// Passes over a fixed batch order shared out between ranks (evaluation, the reference caches):
+// whether `group`'s rank takes batch `index`, every world_size-th from its rank. No group (one
+// process) takes them all.
+inline bool takes_batch(const Group* group, int64_t index) {
+  return group == nullptr || index % group->world_size() == group->rank();
+}
+
 }  // namespace dpok::dist

@@ -43,8 +43,6 @@ ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::Preference
   model->eval();
   const auto device = model->options().device();
   const auto n = static_cast<std::int64_t>(records.size());
-  const int rank = options.group != nullptr ? options.group->rank() : 0;
-  const int world = options.group != nullptr ? options.group->world_size() : 1;
   // Filled in place by this rank's batches, zeros elsewhere: the sum over ranks is the whole.
   at::Tensor logps = at::zeros({2, n}, at::kDouble), embeddings;
   if (options.embeddings) embeddings = at::zeros({3, n, model->config().hidden_size}, at::kFloat);
@@ -54,7 +52,7 @@ ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::Preference
         const auto b = batch.num_pairs(), first = start;
         const auto rows = [&](const at::Tensor& t) { return t.narrow(-2, first, b); };
         start += b;
-        if (index++ % world != rank) return;
+        if (!dist::takes_batch(options.group, index++)) return;
         const auto completion = batch.completion_mask.to(device);
         const auto scores =
             model::score_sequences(model, batch.input_ids.to(device),
@@ -66,7 +64,7 @@ ScoredPairs score_pairs(model::CausalLM& model, std::span<const data::Preference
           rows(embeddings).copy_(at::stack({pooled.prompt, pooled.chosen, pooled.rejected}));
         }
       });
-  if (world > 1) {
+  if (options.group != nullptr && options.group->distributed()) {
     options.group->all_reduce(logps, "all_reduce of the evaluation's log-probs");
     if (options.embeddings) {
       options.group->all_reduce(embeddings, "all_reduce of the evaluation's embeddings");

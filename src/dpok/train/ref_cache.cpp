@@ -39,12 +39,10 @@ torch::Tensor compute_reference_logps(model::CausalLM& reference,
   const auto device = reference->options().device();
   data::BatchIterator batches(dataset, batch_size, /*seed=*/0, /*shuffle=*/false,
                               /*group_by_length=*/false, pad_id);
-  const int rank = group != nullptr ? group->rank() : 0;
-  const int world = group != nullptr ? group->world_size() : 1;
   for (int64_t batch_index = 0;; ++batch_index) {
     auto batch = batches.next();
     if (!batch) break;
-    if (batch_index % world != rank) continue;
+    if (!dist::takes_batch(group, batch_index)) continue;
     auto scores = model::score_sequences(reference, batch->input_ids.to(device),
                                          batch->attention_mask.to(device),
                                          batch->completion_mask.to(device), chunk_rows);
@@ -54,7 +52,8 @@ torch::Tensor compute_reference_logps(model::CausalLM& reference,
     table.index_copy_(0, index, logps);
   }
   // Zeros outside this rank's rows: the sum over ranks is the whole table.
-  if (world > 1) group->all_reduce(table, "all_reduce of the reference log-prob table");
+  if (group != nullptr && group->distributed())
+    group->all_reduce(table, "all_reduce of the reference log-prob table");
   return table;
 }
 

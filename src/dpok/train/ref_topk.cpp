@@ -95,7 +95,6 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
   k = std::min(k, vocab);
   const int64_t slice = model::auto_chunk_rows(vocab);
   const auto device = reference->options().device();
-  const int rank = group != nullptr ? group->rank() : 0;
   const int world = group != nullptr ? group->world_size() : 1;
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
@@ -116,7 +115,7 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
       counts.push_back(count);
     };
   } else {
-    part = open_part(part_of(rank));
+    part = open_part(part_of(group->rank()));
     sink = [&](int64_t rows, int64_t row, uint32_t count, const void* ids, const void* logps,
                size_t n) {
       if (row == 0) part.write(reinterpret_cast<const char*>(&rows), sizeof(rows));
@@ -138,7 +137,7 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
                  "unshuffled batches must visit records in order");
     }
     next_record += b;
-    if (batch_index % world != rank) continue;
+    if (!dist::takes_batch(group, batch_index)) continue;
     // Record-major row order: (pair 0 chosen, pair 0 rejected, pair 1 chosen, ...).
     std::vector<int64_t> order;
     for (int64_t i = 0; i < b; ++i) {
@@ -177,7 +176,7 @@ void build_topk_cache(model::CausalLM& reference, const data::PreferenceDataset&
   }
   if (world > 1) {
     part.close();
-    if (!part) DPOK_THROW(IoError, kComponent, "cannot write {}", part_of(rank).string());
+    if (!part) DPOK_THROW(IoError, kComponent, "cannot write {}", part_of(group->rank()).string());
     if (sequence_logps != nullptr) {
       group->all_reduce(*sequence_logps, "all_reduce of the reference log-prob table");
     }

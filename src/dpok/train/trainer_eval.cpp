@@ -20,9 +20,8 @@ MetricMap evaluate_split(TrainerImpl& t) {
   // A split of fewer batches than ranks is evaluated whole by every rank (no rank is idle with
   // no metrics to add).
   const bool split = t.dp.distributed() && batches.batches_per_epoch() >= t.dp.group->world_size();
-  const int rank = split ? t.dp.group->rank() : 0, world = split ? t.dp.group->world_size() : 1;
   for (int64_t index = 0; auto batch = batches.next(); ++index) {
-    if (index % world != rank) continue;
+    if (split && !dist::takes_batch(t.dp.group.get(), index)) continue;
     auto out = batch_objective(t, *batch, t.eval_ref, /*rank_share=*/false);
     const double b = static_cast<double>(batch->num_pairs());
     for (const auto& [name, value] : out.metrics) sums[name] += value.item<double>() * b;
